@@ -1,0 +1,1 @@
+"""Keyword classes, one concern each; ``library.py`` combines them."""

@@ -1,0 +1,29 @@
+"""A TestCase base that starts one real broker per test class and always removes it."""
+
+import unittest
+import uuid
+
+from KafkaPersistenceLibrary import KafkaPersistenceLibrary
+
+
+class BrokerTestCase(unittest.TestCase):
+    """Starts the library's broker in setUpClass; each test uses its own topic."""
+
+    library: KafkaPersistenceLibrary
+    bootstrap: str
+
+    @classmethod
+    def setUpClass(cls):
+        cls.library = KafkaPersistenceLibrary()
+        try:
+            cls.bootstrap = cls.library.start_kafka()
+        except BaseException:
+            cls.library.stop_kafka()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.library.stop_kafka()
+
+    def topic(self) -> str:
+        return f"{self._testMethodName}-{uuid.uuid4().hex[:6]}"

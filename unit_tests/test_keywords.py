@@ -1,0 +1,161 @@
+"""Every keyword against a real broker in a real container."""
+
+import socket
+import unittest
+
+import docker
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
+from KafkaPersistenceLibrary.labels import LABEL
+
+from .broker_case import BrokerTestCase
+
+
+class MessageKeywordsTest(BrokerTestCase):
+    def test_start_kafka_returns_loopback_address_that_answers(self):
+        host, port = self.bootstrap.split(":")
+        self.assertEqual(host, "127.0.0.1")
+        with socket.create_connection((host, int(port)), timeout=5):
+            pass
+        self.assertEqual(self.library.get_bootstrap_servers(), self.bootstrap)
+
+    def test_start_kafka_twice_reuses_the_running_broker(self):
+        self.assertEqual(self.library.start_kafka(), self.bootstrap)
+
+    def test_start_kafka_twice_with_other_settings_says_stop_first(self):
+        with self.assertRaisesRegex(KafkaPersistenceError, r"already running .* call 'Stop Kafka' first"):
+            self.library.start_kafka(**{"log.flush.interval.messages": "1"})
+
+    def test_produce_returns_partition_and_offset(self):
+        topic = self.topic()
+        first = self.library.produce_message(topic, "one")
+        second = self.library.produce_message(topic, "two")
+        self.assertEqual((first.partition, first.offset), (0, 0))
+        self.assertEqual((second.partition, second.offset), (0, 1))
+        self.library.consume_should_equal(topic, "one", "two")
+
+    def test_keys_headers_bytes_and_partition_round_trip(self):
+        topic = self.topic()
+        self.library.create_topic(topic, partitions=3)
+        stored = self.library.produce_message(topic, b"\xff\x00raw", key="k1", headers={"source": "robot"},
+                                              partition=2)
+        self.assertEqual(stored.partition, 2)
+        records = self.library.read_messages(topic)
+        self.assertEqual(len(records), 1)
+        self.assertEqual(records[0].value, b"\xff\x00raw")
+        self.assertEqual(records[0].key, "k1")
+        self.assertEqual(records[0].headers, {"source": "robot"})
+        self.assertEqual((records[0].partition, records[0].offset), (2, 0))
+        self.library.consume_should_equal(topic, b"\xff\x00raw")
+
+    def test_consume_should_equal_can_be_repeated(self):
+        topic = self.topic()
+        self.library.produce_message(topic, "same")
+        for _ in range(3):
+            self.library.consume_should_equal(topic, "same")
+
+    def test_consume_on_missing_topic_fails_after_timeout_and_does_not_create_it(self):
+        topic = self.topic()
+        with self.assertRaisesRegex(VerificationFailed, rf"Topic '{topic}' does not exist; expected 1 record"):
+            self.library.consume_should_equal(topic, "x", timeout="1s")
+        with self.assertRaisesRegex(KafkaPersistenceError, "does not exist"):
+            self.library.read_messages(topic)
+
+    def test_consume_on_empty_topic_says_empty(self):
+        topic = self.topic()
+        self.library.create_topic(topic)
+        with self.assertRaisesRegex(VerificationFailed, rf"Topic '{topic}' is empty; expected 2 record\(s\): 'a', 'b'"):
+            self.library.consume_should_equal(topic, "a", "b", timeout="1s")
+        self.assertEqual(self.library.read_messages(topic), [])
+
+    def test_consume_with_too_few_too_many_and_different_records(self):
+        topic = self.topic()
+        for value in ("a", "b"):
+            self.library.produce_message(topic, value)
+        with self.assertRaisesRegex(VerificationFailed, r"holds 2 record\(s\), expected 3:[\s\S]*#2  missing   expected 'c'"):
+            self.library.consume_should_equal(topic, "a", "b", "c", timeout="1s")
+        with self.assertRaisesRegex(VerificationFailed, r"holds 2 record\(s\), expected 1:[\s\S]*#1  extra     found 'b' at partition 0 offset 1"):
+            self.library.consume_should_equal(topic, "a", timeout="1s")
+        with self.assertRaisesRegex(VerificationFailed, r"#1  differs   expected 'x', found 'b' at partition 0 offset 1"):
+            self.library.consume_should_equal(topic, "a", "x", timeout="1s")
+
+    def test_invalid_topic_name(self):
+        for bad in ("has space", "", "..", "x" * 250, "slash/topic"):
+            with self.subTest(bad=bad), self.assertRaisesRegex(KafkaPersistenceError, "Invalid topic name|Topic name is empty"):
+                self.library.produce_message(bad, "v")
+
+    def test_value_larger_than_the_broker_accepts(self):
+        topic = self.topic()
+        with self.assertRaisesRegex(KafkaPersistenceError, r"Record of 2097152 bytes to topic .* larger than the broker accepts"):
+            self.library.produce_message(topic, b"x" * 2 * 1024 * 1024)
+        self.library.produce_message(topic, "small still works")
+        self.library.consume_should_equal(topic, "small still works")
+
+    def test_unknown_restart_mode(self):
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Unknown restart mode 'reboot': use one of graceful, kill\.$"):
+            self.library.restart_broker("reboot")
+
+    def test_broker_logs(self):
+        self.assertIn("Kafka Server started", self.library.get_broker_logs())
+        self.assertLessEqual(len(self.library.get_broker_logs(tail=5).splitlines()), 5)
+
+    def test_container_is_labelled_for_the_sweep(self):
+        client = docker.from_env()
+        names = [c.name for c in client.containers.list(filters={"label": LABEL})]
+        self.assertIn(self.library.ctx.broker.name, names)
+
+
+class RestartTest(BrokerTestCase):
+    def test_graceful_restart_keeps_data_and_reports_timings(self):
+        topic = self.topic()
+        self.library.produce_message(topic, "Persistent Message")
+        name = self.library.ctx.broker.name
+        report = self.library.restart_broker("graceful")
+        self.assertEqual(self.library.ctx.broker.name, name, "restart must keep the same container")
+        self.assertTrue(report.clean_shutdown, report)
+        self.assertGreater(report.recovery, 0)
+        self.assertGreaterEqual(report.downtime, report.recovery)
+        self.library.consume_should_equal(topic, "Persistent Message")
+
+    def test_kill_restart_keeps_acknowledged_data(self):
+        topic = self.topic()
+        for i in range(20):
+            self.library.produce_message(topic, f"m{i}", key=f"k{i % 3}")
+        report = self.library.restart_broker("kill", downtime="2s")
+        self.assertEqual(report.exit_code, 137)
+        self.assertFalse(report.clean_shutdown)
+        self.assertGreaterEqual(report.downtime, 2.0)
+        self.library.consume_should_equal(topic, *[f"m{i}" for i in range(20)])
+        after = self.library.produce_message(topic, "after kill")
+        self.assertEqual(after.offset, 20)
+
+    def test_raw_client_address_survives_three_restarts(self):
+        topic = self.topic()
+        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        try:
+            producer.send(topic, b"before").get(timeout=30)
+            for mode in ("graceful", "kill", "graceful"):
+                self.library.restart_broker(mode)
+                producer.send(topic, f"after {mode}".encode()).get(timeout=30)
+        finally:
+            producer.close()
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+        try:
+            partition = TopicPartition(topic, 0)
+            consumer.assign([partition])
+            consumer.seek_to_beginning(partition)
+            values = []
+            for _ in range(50):
+                for messages in consumer.poll(timeout_ms=500).values():
+                    values.extend(m.value for m in messages)
+                if len(values) >= 4:
+                    break
+        finally:
+            consumer.close()
+        self.assertEqual(values, [b"before", b"after graceful", b"after kill", b"after graceful"])
+        self.assertEqual(self.library.get_bootstrap_servers(), self.bootstrap)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,159 @@
+"""What happened to every send, in bounded memory.
+
+One :class:`SendHistory` describes one producer of one run. Columns are
+``array.array`` objects indexed by seq (the send's sequence number, also written
+into its payload), so a million sends cost about 37 bytes each instead of a
+Python object per record.
+
+Thread safety: the producer's callback thread (``acked``/``failed``) and the main
+thread (``new_send``/``unknown``/faults) both mutate the columns, and ``new_send``
+appends to five columns that must stay the same length, so every mutation takes
+one ``threading.Lock``. An uncontended lock costs well under a microsecond.
+Read-side helpers do not take the lock: use them after the producer has flushed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from array import array
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+PENDING, ACKED, FAILED, UNKNOWN = 0, 1, 2, 3
+OUTCOME_NAMES = {PENDING: "pending", ACKED: "acked", FAILED: "failed", UNKNOWN: "unknown"}
+NOT_ACKED = float("nan")
+
+
+@dataclass
+class Fault:
+    """A broker disturbance; times are seconds since the history's start.
+
+    ``down_at`` is when the fault was injected, ``up_at`` when the broker answered
+    again (None while it is still down).
+    """
+
+    kind: str
+    down_at: float
+    up_at: float | None = None
+
+    @property
+    def downtime(self) -> float | None:
+        return None if self.up_at is None else self.up_at - self.down_at
+
+
+class SendHistory:
+    """Outcome, position and timing of every send, indexed by seq."""
+
+    def __init__(self, run_id: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.run_id = run_id
+        self._clock = clock
+        self.started = clock()
+        self._lock = threading.Lock()
+        self.outcome = array("b")
+        self.partition = array("i")
+        self.offset = array("q")
+        self.sent_at = array("d")
+        self.acked_at = array("d")
+        # Ack times in arrival order: already sorted for a monotonic clock, so
+        # timelines need no sort (and no list of a million floats).
+        self._ack_log = array("d")
+        self._ack_log_sorted = True
+        self.faults: list[Fault] = []
+
+    def now(self) -> float:
+        """Seconds since the history started."""
+        return self._clock() - self.started
+
+    def __len__(self) -> int:
+        return len(self.outcome)
+
+    # -- producer side ---------------------------------------------------------
+
+    def new_send(self, at: float | None = None) -> int:
+        """Register a send about to happen and return its seq."""
+        t = self.now() if at is None else at
+        with self._lock:
+            seq = len(self.outcome)
+            self.outcome.append(PENDING)
+            self.partition.append(-1)
+            self.offset.append(-1)
+            self.sent_at.append(t)
+            self.acked_at.append(NOT_ACKED)
+        return seq
+
+    def acked(self, seq: int, partition: int, offset: int, at: float | None = None) -> bool:
+        """The broker acknowledged ``seq`` at ``partition``/``offset``.
+
+        Allowed from PENDING or UNKNOWN (a late ack after a timeout is still an
+        ack). Returns False and changes nothing if the outcome was already final.
+        """
+        t = self.now() if at is None else at
+        with self._lock:
+            if self.outcome[seq] not in (PENDING, UNKNOWN):
+                return False
+            self.outcome[seq] = ACKED
+            self.partition[seq] = partition
+            self.offset[seq] = offset
+            self.acked_at[seq] = t
+            if self._ack_log and t < self._ack_log[-1]:
+                self._ack_log_sorted = False
+            self._ack_log.append(t)
+        return True
+
+    def failed(self, seq: int) -> bool:
+        """The send definitely failed (error from the client). Final, like ``acked``."""
+        with self._lock:
+            if self.outcome[seq] not in (PENDING, UNKNOWN):
+                return False
+            self.outcome[seq] = FAILED
+        return True
+
+    def unknown(self, seq: int) -> bool:
+        """The outcome is not known (e.g. timed out waiting). Only from PENDING."""
+        with self._lock:
+            if self.outcome[seq] != PENDING:
+                return False
+            self.outcome[seq] = UNKNOWN
+        return True
+
+    def begin_fault(self, kind: str, at: float | None = None) -> Fault:
+        """Record that a fault of ``kind`` (graceful, kill, ...) starts now."""
+        fault = Fault(kind, self.now() if at is None else at)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def end_fault(self, fault: Fault, at: float | None = None) -> None:
+        """Record that the broker answers again after ``fault``."""
+        fault.up_at = self.now() if at is None else at
+
+    # -- read side (after flush) -----------------------------------------------
+
+    def count(self, outcome: int) -> int:
+        return self.outcome.count(outcome)
+
+    def counts(self) -> dict[str, int]:
+        """Number of sends per outcome name, e.g. ``{"acked": 998, ...}``."""
+        return {name: self.outcome.count(code) for code, name in OUTCOME_NAMES.items()}
+
+    def seqs(self, outcome: int) -> Iterator[int]:
+        """Seqs whose outcome is ``outcome``, increasing."""
+        return (seq for seq, oc in enumerate(self.outcome) if oc == outcome)
+
+    def acked_records(self) -> Iterator[tuple[int, int, int]]:
+        """``(seq, partition, offset)`` of every acknowledged send."""
+        part, off = self.partition, self.offset
+        return ((seq, part[seq], off[seq]) for seq in self.seqs(ACKED))
+
+    def send_times(self, outcome: int) -> list[float]:
+        """Send times of the sends with ``outcome`` (for marking failures on a timeline)."""
+        sent = self.sent_at
+        return [sent[seq] for seq in self.seqs(outcome)]
+
+    def ack_times(self) -> array:
+        """Ack times, increasing, as an ``array('d')`` copy."""
+        with self._lock:
+            times = array("d", self._ack_log)
+            in_order = self._ack_log_sorted
+        return times if in_order else array("d", sorted(times))

@@ -6,6 +6,7 @@ from robot.api.deco import library
 
 from .keywords.cleanup import CleanupListener
 from .keywords.context import LibraryContext, Settings
+from .keywords.durability import DurabilityKeywords
 from .keywords.lifecycle import LifecycleKeywords
 from .keywords.messages import MessageKeywords
 from .timeouts import to_seconds
@@ -13,7 +14,7 @@ from .versions import KAFKA_VERSION, LIBRARY_VERSION
 
 
 @library(scope="GLOBAL", version=LIBRARY_VERSION, doc_format="ROBOT")
-class KafkaPersistenceLibrary(LifecycleKeywords, MessageKeywords, CleanupListener):
+class KafkaPersistenceLibrary(LifecycleKeywords, MessageKeywords, DurabilityKeywords, CleanupListener):
     __doc__ = f"""Proves that Kafka keeps your messages when a broker goes down.
 
     Behind each keyword stands a real Apache Kafka broker ({KAFKA_VERSION}) in a real

@@ -29,6 +29,7 @@ class LibraryContext:
         self.broker_config: dict[str, str] = {}
         self.producer: Producer | None = None
         self.suites: list[str] = []  # names of running suites, innermost last (from the listener)
+        self.durability_runs: dict = {}  # topic -> DurabilityRun (keywords/durability.py)
 
     @property
     def current_owner(self) -> str:
@@ -46,8 +47,18 @@ class LibraryContext:
             self.producer = Producer(broker.bootstrap)
         return self.producer
 
+    def note_restart(self, report) -> None:
+        """Mark a restart on every durability history, for per-restart figures."""
+        for run in self.durability_runs.values():
+            fault = run.history.begin_fault(report.mode, at=report.down_at - run.history.started)
+            run.history.end_fault(fault, at=report.up_at - run.history.started)
+
     def forget_broker(self) -> None:
-        """Remove the broker container and drop clients that pointed at it."""
+        """Remove the broker container and drop clients and histories that belonged to it."""
+        for run in self.durability_runs.values():
+            if run.background is not None:
+                run.background.stop(flush_timeout=1)
+        self.durability_runs = {}
         if self.producer is not None:
             self.producer.close()
             self.producer = None

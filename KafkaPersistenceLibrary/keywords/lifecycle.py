@@ -85,6 +85,7 @@ class LifecycleKeywords:
         settings = self.ctx.settings
         report = broker.restart(mode, to_seconds(downtime, "downtime"), settings.restart_timeout,
                                 settings.stop_timeout)
+        self.ctx.note_restart(report)
         how = ("clean shutdown" if report.clean_shutdown else
                "killed" if mode == "kill" else f"NOT clean: Docker had to SIGKILL after {settings.stop_timeout:g} s")
         logger.info(f"Restarted {broker.name} ({mode}, {how}, exit code {report.exit_code}): stopping took "

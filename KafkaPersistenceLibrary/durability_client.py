@@ -1,0 +1,158 @@
+"""The Kafka side of durability checking: send traceable records, recording every outcome,
+and read a topic back to its end as a stream (payloads are never kept).
+
+The pure logic (history, verdict, report) lives in ``durability/``; this module
+is what connects it to a broker.
+"""
+
+import threading
+import time
+import uuid
+from typing import Iterator
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError, KafkaTimeoutError
+
+from .durability import SendHistory, make_payload
+from .errors import KafkaPersistenceError
+from .kafka_logging import quiet_kafka_client_logs
+
+# Producer settings shared by our keyword and the benchmark's raw client, so the
+# comparison is between the same client configurations.
+PRODUCER_SETTINGS = dict(acks="all", enable_idempotence=True, linger_ms=5, batch_size=64 * 1024,
+                         max_in_flight_requests_per_connection=5)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+class RecordingProducer:
+    """An idempotent acks=all producer that writes each send's outcome into a SendHistory.
+
+    Outcomes: acknowledged (partition, offset); failed (the client refused it or
+    the broker answered with an error); unknown (timed out: it may or may not be
+    stored, which is exactly what the verdict must not assume).
+    """
+
+    def __init__(self, bootstrap: str, topic: str, history: SendHistory, size: int, keys: int,
+                 partition: int | None, delivery_timeout: float):
+        self.topic, self.history, self.size, self.keys, self.partition = topic, history, size, keys, partition
+        make_payload(history.run_id, 0, size)  # fail now, with its message, if size is too small
+        timeout_ms = int(delivery_timeout * 1000)
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap, delivery_timeout_ms=max(timeout_ms, 1000),
+                                       request_timeout_ms=min(timeout_ms, 30000), max_block_ms=timeout_ms,
+                                       **PRODUCER_SETTINGS)
+
+    def send_one(self) -> int:
+        history = self.history
+        seq = history.new_send()
+        key = str(seq % self.keys).encode() if self.keys else None
+        try:
+            future = self._producer.send(self.topic, make_payload(history.run_id, seq, self.size), key=key,
+                                         partition=self.partition)
+        except KafkaTimeoutError:
+            history.failed(seq)  # never handed to the client (buffer full while the broker was down)
+            return seq
+        except KafkaError:
+            history.failed(seq)
+            return seq
+        future.add_callback(lambda meta, s=seq: history.acked(s, meta.partition, meta.offset))
+        future.add_errback(lambda error, s=seq: _record_error(history, s, error))
+        return seq
+
+    def flush(self, timeout: float) -> None:
+        """Wait for outstanding sends; those still pending afterwards are marked unknown."""
+        try:
+            self._producer.flush(timeout=timeout)
+        except KafkaTimeoutError:
+            pass
+        for seq in self.history.seqs(0):  # PENDING
+            self.history.unknown(seq)
+
+    def close(self) -> None:
+        try:
+            self._producer.close(timeout=2)
+        except KafkaError:
+            pass
+
+
+def _record_error(history: SendHistory, seq: int, error: Exception) -> None:
+    if isinstance(error, KafkaTimeoutError):
+        history.unknown(seq)
+    else:
+        history.failed(seq)
+
+
+class BackgroundProducer:
+    """Keeps producing from a thread until stopped, so restarts happen under load."""
+
+    def __init__(self, producer: RecordingProducer, rate: float, max_seconds: float):
+        self._producer = producer
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._max_seconds = max_seconds
+        self._stop = threading.Event()
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="kpl-background-producer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        next_at = started
+        try:
+            with quiet_kafka_client_logs():
+                while not self._stop.is_set() and time.monotonic() - started < self._max_seconds:
+                    self._producer.send_one()
+                    if self._interval:
+                        next_at += self._interval
+                        delay = next_at - time.monotonic()
+                        if delay > 0:
+                            self._stop.wait(delay)
+                        else:
+                            next_at = time.monotonic()  # behind (e.g. blocked while down): do not burst
+        except Exception as error:  # surfaced by stop(); a thread has no one else to tell
+            self.error = error
+
+    def stop(self, flush_timeout: float) -> None:
+        self._stop.set()
+        self._thread.join(timeout=flush_timeout + 60)
+        self._producer.flush(flush_timeout)
+        self._producer.close()
+
+
+def read_back(bootstrap: str, topic: str, min_end_offsets: dict[int, int], timeout: float
+              ) -> Iterator[tuple[int, int, bytes | None]]:
+    """Yield (partition, offset, value) of every record, from the beginning of each partition
+    until past both its end offset and the last acknowledged offset. Bounded by ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             auto_offset_reset="earliest", allow_auto_create_topics=False,
+                             max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024,
+                             max_poll_records=10000, check_crcs=False)
+    try:
+        partitions = sorted(consumer.partitions_for_topic(topic) or ())
+        if not partitions:
+            raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {bootstrap}: nothing to verify.")
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        end = consumer.end_offsets(assigned)
+        target = {tp: max(end[tp], min_end_offsets.get(tp.partition, 0)) for tp in assigned}
+        pending = {tp for tp in assigned if consumer.position(tp) < target[tp]}
+        while pending:
+            if time.monotonic() > deadline:
+                behind = {tp.partition: target[tp] - consumer.position(tp) for tp in pending}
+                raise KafkaPersistenceError(
+                    f"Reading '{topic}' back did not pass the last acknowledged offsets within {timeout:g} s; "
+                    f"records still missing per partition: {behind}.")
+            for tp, messages in consumer.poll(timeout_ms=500).items():
+                for message in messages:
+                    yield message.partition, message.offset, message.value
+            pending = {tp for tp in pending if consumer.position(tp) < target[tp]}
+    except KafkaError as error:
+        raise KafkaPersistenceError(f"Reading '{topic}' back from {bootstrap} failed: {error}") from None
+    finally:
+        consumer.close(autocommit=False)

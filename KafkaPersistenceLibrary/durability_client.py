@@ -13,7 +13,7 @@ from typing import Iterator
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from .durability import SendHistory, make_payload
+from .durability import PENDING, SendHistory, make_payload
 from .errors import KafkaPersistenceError
 from .kafka_logging import quiet_kafka_client_logs
 
@@ -62,12 +62,19 @@ class RecordingProducer:
         return seq
 
     def flush(self, timeout: float) -> None:
-        """Wait for outstanding sends; those still pending afterwards are marked unknown."""
+        """Wait for outstanding sends; those still pending afterwards are marked unknown.
+
+        kafka-python's flush() can return before the per-record callbacks ran, so we
+        also wait (bounded) until the history has no pending send left.
+        """
+        deadline = time.monotonic() + timeout
         try:
             self._producer.flush(timeout=timeout)
         except KafkaTimeoutError:
             pass
-        for seq in self.history.seqs(0):  # PENDING
+        while self.history.count(PENDING) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for seq in self.history.seqs(PENDING):
             self.history.unknown(seq)
 
     def close(self) -> None:

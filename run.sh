@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Set up everything this project needs, then run the given command in it.
+#
+#   ./run.sh python -m unittest      # the library's tests
+#   ./run.sh robot robot_tests       # the example and acceptance suites
+#   ./run.sh true                    # set-up only
+#
+# Stages (each reused when already done, with its time printed):
+#   venv   .venv with the pinned dependencies of setup.cfg (refreshed when it changes)
+#   docker an engine that answers: DOCKER_HOST or the default socket is used as is;
+#          otherwise, as root on Debian/Ubuntu, docker.io is installed and dockerd started
+#   image  the Kafka image (python -m KafkaPersistenceLibrary.image ensure)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+DOCKERD_LOG=${DOCKERD_LOG:-/var/log/kafka-persistence-dockerd.log}
+ENGINE_WAIT_SECONDS=${ENGINE_WAIT_SECONDS:-90}
+
+say() { printf '[run.sh] %s\n' "$*" >&2; }
+fail() { say "ERROR: $*"; exit 1; }
+now() { echo "$EPOCHREALTIME"; }
+took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+stage_venv() {
+    local t0 stamp
+    t0=$(now)
+    stamp=$(cat setup.cfg pyproject.toml | sha256sum | cut -c1-16)
+    if [ -x .venv/bin/python ] && [ "$(cat .venv/.setup-stamp 2>/dev/null)" = "$stamp" ]; then
+        say "venv: reused ($(took "$t0"))"
+        return
+    fi
+    command -v python3 >/dev/null || fail "python3 not found: install Python 3.11 or newer."
+    [ -x .venv/bin/python ] || python3 -m venv .venv || fail "could not create .venv (on Debian: apt-get install python3-venv)."
+    .venv/bin/python -m pip install --quiet --upgrade pip setuptools >/dev/null
+    .venv/bin/python -m pip install --quiet -e . || fail "pip could not install the dependencies of setup.cfg."
+    echo "$stamp" > .venv/.setup-stamp
+    say "venv: installed ($(took "$t0"))"
+}
+
+engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
+
+stage_docker() {
+    local t0 waited=0
+    t0=$(now)
+    if command -v docker >/dev/null && engine_answers; then
+        say "docker: engine answers ($(took "$t0"))"
+        return
+    fi
+    if [ -n "${DOCKER_HOST:-}" ]; then
+        fail "DOCKER_HOST=$DOCKER_HOST does not answer: start that engine, or unset DOCKER_HOST."
+    fi
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        fail "no Docker engine answers: install Docker (https://docs.docker.com/engine/install/) and start it."
+    fi
+    if ! command -v dockerd >/dev/null; then
+        say "docker: installing Debian's docker.io"
+        apt-get update -qq >/dev/null || fail "apt-get update failed."
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null \
+            || fail "apt-get install docker.io failed."
+    fi
+    command -v docker >/dev/null || fail "docker.io is installed but no docker client is on PATH."
+    if ! pgrep -x dockerd >/dev/null; then
+        say "docker: starting dockerd (log: $DOCKERD_LOG)"
+        mkdir -p "$(dirname "$DOCKERD_LOG")"
+        setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 < /dev/null &
+    fi
+    until engine_answers; do
+        waited=$((waited + 1))
+        [ "$waited" -lt "$ENGINE_WAIT_SECONDS" ] \
+            || fail "dockerd did not answer within ${ENGINE_WAIT_SECONDS} s; last log lines: $(tail -n 3 "$DOCKERD_LOG" | tr '\n' ' ')"
+        sleep 1
+    done
+    say "docker: engine started ($(took "$t0"))"
+}
+
+stage_image() {
+    local t0 image
+    t0=$(now)
+    image=$(.venv/bin/python -m KafkaPersistenceLibrary.image ensure | tail -n 1) || fail "no Kafka image (see above)."
+    export KAFKA_PERSISTENCE_IMAGE="$image"
+    say "image: $image ($(took "$t0"))"
+}
+
+stage_venv
+stage_docker
+stage_image
+[ "$#" -gt 0 ] || exit 0
+export PATH="$PWD/.venv/bin:$PATH"
+exec "$@"

@@ -1,0 +1,103 @@
+"""The verdict on real records from a real broker: clean runs pass, real anomalies are caught.
+
+Anomalies are made for real on the broker (records deleted, a payload written
+twice, two payloads written in inverted order), never by faking the read-back.
+"""
+
+from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
+
+from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
+from KafkaPersistenceLibrary.durability import make_payload
+
+from .broker_case import BrokerTestCase
+
+
+class DurabilityOnRealBrokerTest(BrokerTestCase):
+    def history(self, topic):
+        return self.library.ctx.durability_runs[topic].history
+
+    def raw_producer(self):
+        return KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+
+    def test_records_survive_graceful_and_kill_restarts_under_load(self):
+        topic = self.topic()
+        self.library.create_topic(topic, partitions=3)
+        self.library.start_background_producer(topic, rate=500)
+        sent = self.library.produce_records(topic + "-sync", 2000, size=64, keys=5)
+        self.assertEqual(sent.acknowledged, 2000)
+        self.library.restart_broker("graceful")
+        self.library.restart_broker("kill")
+        counts = self.library.stop_background_producer(topic)
+        self.assertGreater(counts.acknowledged, 0)
+        verdict = self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertEqual(verdict.lost, 0)
+        self.assertEqual(verdict.read, verdict.acknowledged + verdict.unknown_read + verdict.failed_but_read)
+        self.assertEqual(verdict.duplicated, 0)
+        self.assertEqual(len(self.history(topic).faults), 2)
+        self.assertEqual(self.library.verify_no_acknowledged_records_lost(topic + "-sync").read, 2000)
+
+    def test_deleted_records_are_reported_lost(self):
+        topic = self.topic()
+        self.library.produce_records(topic, 10, size=40)
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            admin.delete_records({TopicPartition(topic, 0): 3})  # the broker drops offsets 0-2
+        finally:
+            admin.close()
+        with self.assertRaisesRegex(VerificationFailed, r"^FAIL: 3 acknowledged records lost \(first 3: 0, 1, 2\)"):
+            self.library.verify_no_acknowledged_records_lost(topic)
+
+    def test_payload_written_twice_is_a_duplicate(self):
+        topic = self.topic()
+        self.library.produce_records(topic, 5, size=40)
+        producer = self.raw_producer()
+        producer.send(topic, make_payload(self.history(topic).run_id, 2, 40)).get(timeout=30)
+        producer.close()
+        with self.assertRaisesRegex(VerificationFailed, r"1 records duplicated despite idempotence \(first 1: 2\)"):
+            self.library.verify_no_acknowledged_records_lost(topic)
+        allowed = self.library.verify_no_acknowledged_records_lost(topic, idempotent=False)
+        self.assertEqual((allowed.duplicated, allowed.lost), (1, 0))
+
+    def test_inverted_order_is_an_order_violation(self):
+        topic = self.topic()
+        self.library.produce_records(topic, 1, size=40)  # creates the run; seq 0 at offset 0
+        history = self.history(topic)
+        first, second = history.new_send(), history.new_send()  # seqs 1 and 2
+        producer = self.raw_producer()
+        stored_second = producer.send(topic, make_payload(history.run_id, second, 40)).get(timeout=30)
+        stored_first = producer.send(topic, make_payload(history.run_id, first, 40)).get(timeout=30)
+        producer.close()
+        history.acked(first, stored_first.partition, stored_first.offset)
+        history.acked(second, stored_second.partition, stored_second.offset)
+        with self.assertRaisesRegex(VerificationFailed, r"order violations"):
+            self.library.verify_no_acknowledged_records_lost(topic)
+
+    def test_unknown_outcomes_are_reported_not_failed(self):
+        topic = self.topic()
+        self.library.produce_records(topic, 3, size=40)
+        history = self.history(topic)
+        written, never = history.new_send(), history.new_send()
+        producer = self.raw_producer()
+        producer.send(topic, make_payload(history.run_id, written, 40)).get(timeout=30)
+        producer.close()
+        history.unknown(written)
+        history.unknown(never)
+        verdict = self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertEqual((verdict.unknown, verdict.unknown_read, verdict.lost), (2, 1, 0))
+
+    def test_foreign_records_are_ignored(self):
+        topic = self.topic()
+        self.library.produce_message(topic, "written by someone else")
+        self.library.produce_records(topic, 4, size=40)
+        verdict = self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertEqual((verdict.foreign, verdict.read), (1, 4))
+
+    def test_bad_input(self):
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid size 5: payload size 5 is smaller"):
+            self.library.produce_records(self.topic(), 10, size=5)
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid count 0"):
+            self.library.produce_records(self.topic(), 0)
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Nothing was produced to 'never-used'"):
+            self.library.verify_no_acknowledged_records_lost("never-used")
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^No background producer writes to 'idle'"):
+            self.library.stop_background_producer("idle")

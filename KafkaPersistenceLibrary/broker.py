@@ -121,7 +121,7 @@ class Broker:
         _require_image(client, image)
         started = time.monotonic()
         cluster_id = new_cluster_id()
-        for attempt in range(PORT_ATTEMPTS):
+        for _ in range(PORT_ATTEMPTS):
             port = free_loopback_port()
             container = (
                 DockerContainer(image)

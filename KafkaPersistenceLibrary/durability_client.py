@@ -155,7 +155,7 @@ def read_back(bootstrap: str, topic: str, min_end_offsets: dict[int, int], timeo
                 raise KafkaPersistenceError(
                     f"Reading '{topic}' back did not pass the last acknowledged offsets within {timeout:g} s; "
                     f"records still missing per partition: {behind}.")
-            for tp, messages in consumer.poll(timeout_ms=500).items():
+            for messages in consumer.poll(timeout_ms=500).values():
                 for message in messages:
                     yield message.partition, message.offset, message.value
             pending = {tp for tp in pending if consumer.position(tp) < target[tp]}

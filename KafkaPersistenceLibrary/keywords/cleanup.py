@@ -6,6 +6,9 @@ left is removed too. A run killed with SIGKILL is swept by the next start
 """
 
 import atexit
+import signal
+import sys
+import threading
 
 from robot.api import logger
 
@@ -19,7 +22,15 @@ class CleanupListener:
     ctx: LibraryContext
 
     def _register_exit_cleanup(self) -> None:
+        """Remove the broker at exit, also when the process gets SIGTERM.
+
+        Python skips atexit on SIGTERM by default; if nobody else handles SIGTERM
+        (Robot does, and ends suites cleanly), we turn it into a normal exit.
+        """
         atexit.register(self.ctx.forget_broker)
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
     def start_suite(self, data, result):
         self.ctx.suites.append(result.full_name)
@@ -41,3 +52,7 @@ class CleanupListener:
 
     def close(self):
         self.ctx.forget_broker()
+
+
+def _exit_on_sigterm(signum, frame):
+    sys.exit(128 + signum)

@@ -10,7 +10,8 @@ import time
 import uuid
 from typing import Iterator
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+import confluent_kafka
+from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from .durability import PENDING, SendHistory, make_payload
@@ -19,7 +20,7 @@ from .kafka_logging import quiet_kafka_client_logs
 
 # Producer settings shared by our keyword and the benchmark's raw client, so the
 # comparison is between the same client configurations.
-PRODUCER_SETTINGS = dict(acks="all", enable_idempotence=True, linger_ms=5, batch_size=64 * 1024,
+PRODUCER_SETTINGS = dict(acks="all", enable_idempotence=True, linger_ms=5, batch_size=512 * 1024,
                          max_in_flight_requests_per_connection=5)
 
 
@@ -132,34 +133,71 @@ class BackgroundProducer:
 def read_back(bootstrap: str, topic: str, min_end_offsets: dict[int, int], timeout: float
               ) -> Iterator[tuple[int, int, bytes | None]]:
     """Yield (partition, offset, value) of every record, from the beginning of each partition
-    until past both its end offset and the last acknowledged offset. Bounded by ``timeout``.
+    until past both its end offset and the last acknowledged offset, bounded by ``timeout``.
+
+    If the broker's end stays below an acknowledged offset until the deadline, the
+    read stops there and the verdict counts what is missing as lost; a read that did
+    not even reach the broker's end is an error (no verdict from half a topic).
+
+    Uses confluent-kafka (librdkafka) rather than kafka-python: record decoding is
+    what bounds verification, and it measured ~1.7x faster here (benchmarks/).
     """
     deadline = time.monotonic() + timeout
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             auto_offset_reset="earliest", allow_auto_create_topics=False,
-                             max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024,
-                             max_poll_records=10000, check_crcs=False)
+    consumer = confluent_kafka.Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"kafka-persistence-verify-{uuid.uuid4().hex[:8]}",  # required, never joined: we assign
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "allow.auto.create.topics": False,
+        "fetch.max.bytes": 64 * 1024 * 1024,
+        "max.partition.fetch.bytes": 8 * 1024 * 1024,
+        "log_level": 2,
+    })
     try:
-        partitions = sorted(consumer.partitions_for_topic(topic) or ())
-        if not partitions:
-            raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {bootstrap}: nothing to verify.")
-        assigned = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(assigned)
-        consumer.seek_to_beginning(*assigned)
-        end = consumer.end_offsets(assigned)
-        target = {tp: max(end[tp], min_end_offsets.get(tp.partition, 0)) for tp in assigned}
-        pending = {tp for tp in assigned if consumer.position(tp) < target[tp]}
+        partitions = _partitions(consumer, topic, bootstrap, timeout)
+        ends = {p: _end_offset(consumer, topic, p, timeout) for p in partitions}
+        target = {p: max(ends[p], min_end_offsets.get(p, 0)) for p in partitions}
+        position = dict.fromkeys(partitions, 0)
+        consumer.assign([confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
+                         for p in partitions])
+        pending = {p for p in partitions if target[p] > 0}
         while pending:
             if time.monotonic() > deadline:
-                behind = {tp.partition: target[tp] - consumer.position(tp) for tp in pending}
-                raise KafkaPersistenceError(
-                    f"Reading '{topic}' back did not pass the last acknowledged offsets within {timeout:g} s; "
-                    f"records still missing per partition: {behind}.")
-            for messages in consumer.poll(timeout_ms=500).values():
-                for message in messages:
-                    yield message.partition, message.offset, message.value
-            pending = {tp for tp in pending if consumer.position(tp) < target[tp]}
-    except KafkaError as error:
-        raise KafkaPersistenceError(f"Reading '{topic}' back from {bootstrap} failed: {error}") from None
+                _give_up_or_stop(consumer, topic, pending, position, target, timeout)
+                return
+            for message in consumer.consume(num_messages=10000, timeout=0.5):
+                if message.error() is not None:
+                    if message.error().code() == confluent_kafka.KafkaError._PARTITION_EOF:
+                        continue
+                    raise KafkaPersistenceError(f"Reading '{topic}' back failed: {message.error().str()}")
+                partition, offset = message.partition(), message.offset()
+                position[partition] = offset + 1
+                yield partition, offset, message.value()
+            pending = {p for p in pending if position[p] < target[p]}
     finally:
-        consumer.close(autocommit=False)
+        consumer.close()
+
+
+def _partitions(consumer, topic: str, bootstrap: str, timeout: float) -> list[int]:
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+    except confluent_kafka.KafkaException as error:
+        raise KafkaPersistenceError(f"Reading '{topic}' back from {bootstrap} failed: {error}") from None
+    if metadata is None or metadata.error is not None or not metadata.partitions:
+        raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {bootstrap}: nothing to verify.")
+    return sorted(metadata.partitions)
+
+
+def _end_offset(consumer, topic: str, partition: int, timeout: float) -> int:
+    _, high = consumer.get_watermark_offsets(confluent_kafka.TopicPartition(topic, partition), timeout=timeout)
+    return high
+
+
+def _give_up_or_stop(consumer, topic, pending, position, target, timeout) -> None:
+    """At the deadline: fine if we read all the broker has (the rest is lost); else an error."""
+    short = {p: target[p] - position[p] for p in pending}
+    unread = [p for p in pending if position[p] < _end_offset(consumer, topic, p, 10)]
+    if unread:
+        raise KafkaPersistenceError(
+            f"Reading '{topic}' back did not reach the broker's end within {timeout:g} s; "
+            f"records still unread per partition: {short}.")

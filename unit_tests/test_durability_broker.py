@@ -47,6 +47,14 @@ class DurabilityOnRealBrokerTest(BrokerTestCase):
         with self.assertRaisesRegex(VerificationFailed, r"^FAIL: 3 acknowledged records lost \(first 3: 0, 1, 2\)"):
             self.library.verify_no_acknowledged_records_lost(topic)
 
+    def test_acknowledged_offset_beyond_the_end_is_lost_after_the_timeout(self):
+        topic = self.topic()
+        self.library.produce_records(topic, 3, size=40)
+        history = self.history(topic)
+        history.acked(history.new_send(), 0, 50)  # acknowledged at an offset the broker never had
+        with self.assertRaisesRegex(VerificationFailed, r"^FAIL: 1 acknowledged records lost \(first 1: 3\)"):
+            self.library.verify_no_acknowledged_records_lost(topic, timeout="2s")
+
     def test_payload_written_twice_is_a_duplicate(self):
         topic = self.topic()
         self.library.produce_records(topic, 5, size=40)

@@ -14,7 +14,7 @@ import confluent_kafka
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from .durability import PENDING, SendHistory, make_payload
+from .durability import PENDING, SendHistory, payload_maker
 from .errors import KafkaPersistenceError
 from .kafka_logging import quiet_kafka_client_logs
 
@@ -38,8 +38,8 @@ class RecordingProducer:
 
     def __init__(self, bootstrap: str, topic: str, history: SendHistory, size: int, keys: int,
                  partition: int | None, delivery_timeout: float):
-        self.topic, self.history, self.size, self.keys, self.partition = topic, history, size, keys, partition
-        make_payload(history.run_id, 0, size)  # fail now, with its message, if size is too small
+        self.topic, self.history, self.keys, self.partition = topic, history, keys, partition
+        self._payload = payload_maker(history.run_id, size)  # fails now, with its message, if size is too small
         timeout_ms = int(delivery_timeout * 1000)
         self._producer = KafkaProducer(bootstrap_servers=bootstrap, delivery_timeout_ms=max(timeout_ms, 1000),
                                        request_timeout_ms=min(timeout_ms, 30000), max_block_ms=timeout_ms,
@@ -50,16 +50,11 @@ class RecordingProducer:
         seq = history.new_send()
         key = str(seq % self.keys).encode() if self.keys else None
         try:
-            future = self._producer.send(self.topic, make_payload(history.run_id, seq, self.size), key=key,
-                                         partition=self.partition)
-        except KafkaTimeoutError:
-            history.failed(seq)  # never handed to the client (buffer full while the broker was down)
-            return seq
-        except KafkaError:
+            future = self._producer.send(self.topic, self._payload(seq), key=key, partition=self.partition)
+        except KafkaError:  # KafkaTimeoutError here: never handed over (buffer full while the broker was down)
             history.failed(seq)
             return seq
-        future.add_callback(lambda meta, s=seq: history.acked(s, meta.partition, meta.offset))
-        future.add_errback(lambda error, s=seq: _record_error(history, s, error))
+        future.add_both(_Outcome(history, seq))
         return seq
 
     def flush(self, timeout: float) -> None:
@@ -85,11 +80,25 @@ class RecordingProducer:
             pass
 
 
-def _record_error(history: SendHistory, seq: int, error: Exception) -> None:
-    if isinstance(error, KafkaTimeoutError):
-        history.unknown(seq)
-    else:
-        history.failed(seq)
+class _Outcome:
+    """Called once with a send's result: metadata (acknowledged) or an exception.
+
+    One small object per send instead of two closures: this runs on kafka-python's
+    I/O thread for every record, so it is kept cheap.
+    """
+
+    __slots__ = ("history", "seq")
+
+    def __init__(self, history: SendHistory, seq: int):
+        self.history, self.seq = history, seq
+
+    def __call__(self, result) -> None:
+        if isinstance(result, KafkaTimeoutError):
+            self.history.unknown(self.seq)  # may or may not be stored
+        elif isinstance(result, BaseException):
+            self.history.failed(self.seq)
+        else:
+            self.history.acked(self.seq, result.partition, result.offset)
 
 
 class BackgroundProducer:

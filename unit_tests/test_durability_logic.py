@@ -6,7 +6,7 @@ import threading
 import unittest
 
 from KafkaPersistenceLibrary.durability.history import ACKED, PENDING, SendHistory
-from KafkaPersistenceLibrary.durability.payload import make_payload, parse_payload, seq_parser
+from KafkaPersistenceLibrary.durability.payload import make_payload, parse_payload, payload_maker, seq_parser
 from KafkaPersistenceLibrary.durability.report import embed_png_html, timeline_png, verdict_html
 from KafkaPersistenceLibrary.durability.verdict import check, fault_figures, longest_ack_gap
 
@@ -33,6 +33,15 @@ class PayloadTest(unittest.TestCase):
         self.assertEqual(parse_payload(value), ("run-7", 123))
         self.assertEqual(seq_parser("run-7")(value), 123)
         self.assertIsNone(seq_parser("run-8")(value))
+
+    def test_fast_maker_gives_the_same_bytes(self) -> None:
+        make = payload_maker("run-7", 40)
+        for seq in (0, 9, 10, 123456, 10**15):
+            self.assertEqual(make(seq), make_payload("run-7", seq, 40))
+        with self.assertRaisesRegex(ValueError, "smaller than its"):
+            make(10**40)
+        with self.assertRaisesRegex(ValueError, "smaller than its"):
+            payload_maker("run-7", 5)
 
     def test_exact_prefix_size(self) -> None:
         self.assertEqual(make_payload("a", 5, 8), b"kpl:a:5:")

@@ -8,11 +8,11 @@ against it (:mod:`.verdict`) and the result is rendered for the Robot log
 """
 
 from .history import ACKED, FAILED, PENDING, UNKNOWN, Fault, SendHistory
-from .payload import make_payload, parse_payload, seq_parser
+from .payload import make_payload, parse_payload, payload_maker, seq_parser
 from .verdict import Verdict, check, fault_figures, longest_ack_gap
 
 __all__ = [
     "ACKED", "FAILED", "PENDING", "UNKNOWN", "Fault", "SendHistory",
-    "make_payload", "parse_payload", "seq_parser",
+    "make_payload", "parse_payload", "payload_maker", "seq_parser",
     "Verdict", "check", "fault_figures", "longest_ack_gap",
 ]

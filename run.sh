@@ -37,6 +37,11 @@ stage_venv() {
     say "venv: installed ($(took "$t0"))"
 }
 
+apt_install() {
+    [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq >/dev/null || fail "apt-get update failed."; APT_UPDATED=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || fail "apt-get install $* failed."
+}
+
 engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
 
 stage_docker() {
@@ -54,9 +59,7 @@ stage_docker() {
     fi
     if ! command -v dockerd >/dev/null; then
         say "docker: installing Debian's docker.io"
-        apt-get update -qq >/dev/null || fail "apt-get update failed."
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null \
-            || fail "apt-get install docker.io failed."
+        apt_install docker.io
     fi
     command -v docker >/dev/null || fail "docker.io is installed but no docker client is on PATH."
     if ! pgrep -x dockerd >/dev/null; then
@@ -76,6 +79,15 @@ stage_docker() {
 stage_image() {
     local t0 image
     t0=$(now)
+    # The offline build needs debootstrap and Maven: install them where we can,
+    # else the build itself says what is missing.
+    local missing=()
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
+    command -v mvn >/dev/null || missing+=(maven)
+    if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "image: installing ${missing[*]} for the offline build"
+        apt_install "${missing[@]}"
+    fi
     image=$(.venv/bin/python -m KafkaPersistenceLibrary.image ensure | tail -n 1) || fail "no Kafka image (see above)."
     export KAFKA_PERSISTENCE_IMAGE="$image"
     say "image: $image ($(took "$t0"))"

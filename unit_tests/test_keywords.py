@@ -130,6 +130,22 @@ class RestartTest(BrokerTestCase):
         after = self.library.produce_message(topic, "after kill")
         self.assertEqual(after.offset, 20)
 
+    def test_produce_to_a_frozen_broker_fails_in_time_and_nothing_is_lost(self):
+        topic = self.topic()
+        self.library.produce_message(topic, "before the freeze")
+        container = self.library.ctx.broker._docker
+        container.pause()  # SIGSTOP-like: the broker holds the connection but answers nothing
+        try:
+            with self.assertRaisesRegex(KafkaPersistenceError,
+                                        rf"^Record to topic '{topic}' was not acknowledged within 3 s"):
+                self.library.produce_message(topic, "into the void", timeout="3s")
+        finally:
+            container.unpause()
+        self.library.produce_message(topic, "after the thaw")
+        records = [r.value for r in self.library.read_messages(topic)]
+        self.assertEqual(records[0], "before the freeze")
+        self.assertEqual(records[-1], "after the thaw")
+
     def test_raw_client_address_survives_three_restarts(self):
         topic = self.topic()
         producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")

@@ -53,5 +53,5 @@ def ensure_image(log=print, options=None):
     if try_pull(OFFICIAL_IMAGE, PULL_TIMEOUT):
         log(f"image: {OFFICIAL_IMAGE} (pulled)")
         return OFFICIAL_IMAGE
-    log(f"image: {OFFICIAL_IMAGE} not available, building {DEFAULT_IMAGE}")
+    log(f"image: {OFFICIAL_IMAGE} not available; using our offline build {DEFAULT_IMAGE}")
     return build_image(options, log)

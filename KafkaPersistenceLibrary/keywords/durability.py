@@ -4,6 +4,7 @@ import dataclasses
 import time
 from datetime import timedelta
 
+from kafka.errors import KafkaError
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import DotDict
@@ -184,3 +185,5 @@ class DurabilityKeywords:
                                      timeout)
         except ValueError as error:
             raise KafkaPersistenceError(f"Invalid size {size}: {error}.") from None
+        except KafkaError as error:
+            raise KafkaPersistenceError(f"Cannot produce to '{topic}': {error}") from None

@@ -88,9 +88,8 @@ stage_image() {
         say "image: installing ${missing[*]} for the offline build"
         apt_install "${missing[@]}"
     fi
-    # Progress (per build stage, with times) goes to stderr; the image name is the last line.
-    image=$(.venv/bin/python -m KafkaPersistenceLibrary.image ensure | tee /dev/stderr | tail -n 1) \
-        || fail "no Kafka image (see above)."
+    # Progress (per build stage, with times) goes to stderr; stdout is the image name.
+    image=$(.venv/bin/python -m KafkaPersistenceLibrary.image ensure | tail -n 1) || fail "no Kafka image (see above)."
     export KAFKA_PERSISTENCE_IMAGE="$image"
     say "image: $image ($(took "$t0"))"
 }

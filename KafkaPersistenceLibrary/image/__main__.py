@@ -1,6 +1,6 @@
 """``python -m KafkaPersistenceLibrary.image build|ensure``.
 
-Progress goes to stdout; the image name is the last stdout line. Errors are one line
+Progress goes to stderr; the image name is the only stdout line. Errors are one line
 on stderr with exit code 1 (a step failed) or 2 (the machine lacks something).
 """
 
@@ -33,7 +33,7 @@ def main(argv=None):
     options = BuildOptions(cache_dir=args.cache_dir, debian_mirror=args.debian_mirror,
                            maven_settings=args.maven_settings,
                            force=getattr(args, "force", False))
-    log = lambda message: print(message, flush=True)  # noqa: E731 - progress as it happens
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731 - progress as it happens
     try:
         if args.command == "build":
             name = build_image(options, log)

@@ -102,7 +102,6 @@ class Broker:
         self._container = container
         self.host_port = host_port
         self.image = image
-        self.restarts: list[RestartReport] = []
         self.started_in_seconds = 0.0
 
     @property
@@ -192,7 +191,6 @@ class Broker:
             down_at=down_at,
             up_at=up_at,
         )
-        self.restarts.append(report)
         return report
 
     def logs(self, tail: int | None = None) -> str:

@@ -7,7 +7,6 @@ and turns its exceptions into one-line messages a tester can act on.
 import dataclasses
 import re
 import time
-from typing import Iterable
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
@@ -29,9 +28,6 @@ MAX_TOPIC_LENGTH = 249
 CLIENT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 
-Value = "str | bytes | None"
-
-
 @dataclasses.dataclass(frozen=True)
 class Record:
     """One record as read back: where it is stored and what it holds."""
@@ -47,11 +43,11 @@ class Record:
     @property
     def value_text(self) -> "str | bytes | None":
         """The value as text when it is UTF-8, else the raw bytes."""
-        return _as_text(self.value)
+        return as_text(self.value)
 
     @property
     def key_text(self) -> "str | bytes | None":
-        return _as_text(self.key)
+        return as_text(self.key)
 
     def describe(self) -> str:
         return f"{shown(self.value_text)} at partition {self.partition} offset {self.offset}"
@@ -213,14 +209,6 @@ def create_topic(bootstrap: str, name: str, partitions: int, config: dict[str, s
         admin.close()
 
 
-def list_topics(bootstrap: str, timeout: float) -> list[str]:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
-    try:
-        return sorted(admin.list_topics())
-    finally:
-        admin.close()
-
-
 def _record(message) -> Record:
     return Record(
         topic=message.topic,
@@ -233,7 +221,8 @@ def _record(message) -> Record:
     )
 
 
-def _as_text(data: bytes | None) -> "str | bytes | None":
+def as_text(data: bytes | None) -> "str | bytes | None":
+    """UTF-8 text when the bytes are text, else the bytes themselves (None stays None)."""
     if data is None:
         return None
     try:
@@ -241,6 +230,3 @@ def _as_text(data: bytes | None) -> "str | bytes | None":
     except UnicodeDecodeError:
         return data
 
-
-def values_of(records: Iterable[Record]) -> list:
-    return [record.value_text for record in records]

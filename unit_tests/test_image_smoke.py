@@ -5,7 +5,6 @@ so an image problem shows up here first and by itself.
 """
 
 import os
-import socket
 import time
 import unittest
 
@@ -16,12 +15,7 @@ from testcontainers.core.container import DockerContainer
 
 from KafkaPersistenceLibrary.image import resolve_image
 from KafkaPersistenceLibrary.labels import labels_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from KafkaPersistenceLibrary.ports import free_loopback_port
 
 
 def produce_when_ready(bootstrap: str, topic: str, value: bytes, timeout: float = 120):
@@ -45,7 +39,7 @@ class ImageSmokeTest(unittest.TestCase):
     def test_record_survives_restart_of_the_same_container(self):
         if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
             testcontainers_config.ryuk_disabled = True  # Ryuk is a registry image
-        port = free_port()
+        port = free_loopback_port()
         container = (
             DockerContainer(resolve_image(None))
             .with_envs(

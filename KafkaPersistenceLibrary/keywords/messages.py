@@ -9,7 +9,7 @@ from robot.utils import DotDict
 
 from ..comparison import compare
 from ..errors import KafkaPersistenceError, VerificationFailed
-from ..kafka_client import create_topic, read_topic, to_bytes, to_headers, validate_topic
+from ..kafka_client import as_text, create_topic, read_topic, to_bytes, to_headers, validate_topic
 from ..logtext import shown
 from ..timeouts import to_seconds
 from .context import LibraryContext
@@ -101,7 +101,7 @@ class MessageKeywords:
             raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {broker.bootstrap}.")
         logger.info(f"Read {len(records)} record(s) from '{topic}'.")
         return [DotDict(partition=r.partition, offset=r.offset, key=r.key_text, value=r.value_text,
-                        headers={name: _text(value) for name, value in r.headers}, timestamp=r.timestamp)
+                        headers={name: as_text(value) for name, value in r.headers}, timestamp=r.timestamp)
                 for r in records]
 
     @keyword
@@ -118,11 +118,3 @@ class MessageKeywords:
         create_topic(broker.bootstrap, name, partitions, config, timeout=30)
         logger.info(f"Created topic '{name}' with {partitions} partition(s)" + (f" and {config}." if config else "."))
 
-
-def _text(value: bytes | None):
-    if value is None:
-        return None
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value

@@ -63,6 +63,8 @@ stage_docker() {
     fi
     command -v docker >/dev/null || fail "docker.io is installed but no docker client is on PATH."
     if ! pgrep -x dockerd >/dev/null; then
+        # A dockerd that was killed leaves its pid file; if that pid is reused, dockerd refuses to start.
+        rm -f /var/run/docker.pid
         say "docker: starting dockerd (log: $DOCKERD_LOG)"
         mkdir -p "$(dirname "$DOCKERD_LOG")"
         setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 < /dev/null &

@@ -9,6 +9,7 @@ we chose, and restart the very same container through its Docker handle.
 
 import base64
 import dataclasses
+import os
 import time
 import uuid
 
@@ -31,8 +32,6 @@ PORT_ATTEMPTS = 5
 
 def _disable_ryuk_unless_asked() -> None:
     """Ryuk is an image from a registry; our labels + sweep do its job without one."""
-    import os
-
     if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
         testcontainers_config.ryuk_disabled = True
 
@@ -103,6 +102,7 @@ class Broker:
         self.host_port = host_port
         self.image = image
         self.started_in_seconds = 0.0
+        self._last_status_check = 0.0
 
     @property
     def bootstrap(self) -> str:
@@ -215,15 +215,18 @@ class Broker:
         try:
             wait_until_ready(self.bootstrap, timeout, still_running=self._running_now)
         except NotReady as why:
-            tail = self.logs(tail=15).strip().replace("\n", " | ")
+            lines = self.logs(tail=60).strip().splitlines()
+            cause = next((line.strip() for line in lines if "Exception" in line or " ERROR " in line), "")
+            tail = " | ".join(lines[-10:])
             raise KafkaPersistenceError(
                 f"Kafka broker {self.name} ({self.image}) did not serve clients after {what}: {why}. "
-                f"Last log lines: {tail[-1500:]}"
+                + (f"Broker says: {cause[:500]}. " if cause else "")
+                + f"Last log lines: {tail[-1200:]}"
             ) from None
 
     def _running_now(self) -> bool:
         now = time.monotonic()
-        if now - getattr(self, "_last_status_check", 0) < 0.5:
+        if now - self._last_status_check < 0.5:
             return True
         self._last_status_check = now
         return self.is_running()

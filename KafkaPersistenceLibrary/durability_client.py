@@ -43,6 +43,7 @@ class RecordingProducer:
         timeout_ms = int(delivery_timeout * 1000)
         self._producer = KafkaProducer(bootstrap_servers=bootstrap, delivery_timeout_ms=max(timeout_ms, 1000),
                                        request_timeout_ms=min(timeout_ms, 30000), max_block_ms=timeout_ms,
+                                       bootstrap_timeout_ms=timeout_ms,
                                        **PRODUCER_SETTINGS)
         try:
             self._producer.partitions_for(topic)  # connect and learn the topic before the first record

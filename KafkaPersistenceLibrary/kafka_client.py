@@ -115,8 +115,9 @@ class Producer:
             ) from None
         except InvalidTopicError:
             raise KafkaPersistenceError(f"The broker refused topic name '{topic}' as invalid.") from None
-        except AssertionError as error:  # kafka-python asserts on an unknown partition
-            raise KafkaPersistenceError(f"Cannot send to topic '{topic}': {error}.") from None
+        except (AssertionError, ValueError) as error:  # kafka-python's word for an unknown partition
+            raise KafkaPersistenceError(f"Cannot send to topic '{topic}': {error}; "
+                                        f"create it with more partitions or send to another.") from None
         except KafkaTimeoutError as error:
             raise KafkaPersistenceError(
                 f"Record to topic '{topic}' was not acknowledged within {timeout:g} s ({error}); "
@@ -143,6 +144,7 @@ class Producer:
                 linger_ms=0,
                 max_request_size=CLIENT_MAX_REQUEST_BYTES,
                 max_block_ms=budget_ms,
+                bootstrap_timeout_ms=budget_ms,
                 request_timeout_ms=min(budget_ms, 30000),
                 delivery_timeout_ms=max(budget_ms, 30000),
             )
@@ -164,6 +166,7 @@ def read_topic(bootstrap: str, topic: str, timeout: float) -> list[Record] | Non
         auto_offset_reset="earliest",
         allow_auto_create_topics=False,
         request_timeout_ms=max(int(timeout * 1000), 5000) + 1000,
+        bootstrap_timeout_ms=int(max(timeout, 1.0) * 1000),
     )
     try:
         partitions = sorted(consumer.partitions_for_topic(topic) or ())
@@ -197,7 +200,8 @@ def create_topic(bootstrap: str, name: str, partitions: int, config: dict[str, s
     """Create a topic with replication factor 1; an existing one is an error that says so."""
     if partitions < 1:
         raise KafkaPersistenceError(f"Invalid partitions {partitions}: a topic needs at least 1.")
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000),
+                             bootstrap_timeout_ms=int(timeout * 1000))
     try:
         admin.create_topics([NewTopic(name, partitions, 1, topic_configs={k: str(v) for k, v in config.items()})],
                             timeout_ms=int(timeout * 1000))

@@ -14,6 +14,9 @@ from .kafka_logging import quiet_kafka_client_logs
 
 PROBE_TOPIC = "kafka-persistence-library-probe"
 POLL_INTERVAL_SECONDS = 0.1
+# One attempt's budget: short, so a container that died (e.g. a bad broker property)
+# is noticed within seconds, not after a long client timeout.
+ATTEMPT_SECONDS = 3.0
 
 
 class NotReady(Exception):
@@ -47,12 +50,13 @@ def wait_until_ready(bootstrap: str, timeout: float, still_running=lambda: True)
 
 
 def _probe_produce(bootstrap: str, remaining: float) -> None:
-    budget_ms = int(max(1.0, min(remaining, 10.0)) * 1000)
+    budget_ms = int(max(0.5, min(remaining, ATTEMPT_SECONDS)) * 1000)
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         request_timeout_ms=budget_ms,
         max_block_ms=budget_ms,
+        bootstrap_timeout_ms=budget_ms,
         reconnect_backoff_ms=20,
         reconnect_backoff_max_ms=200,
         retry_backoff_ms=50,
@@ -64,8 +68,9 @@ def _probe_produce(bootstrap: str, remaining: float) -> None:
 
 
 def _partitions_without_leader(bootstrap: str, remaining: float) -> list[str]:
-    budget_ms = int(max(1.0, min(remaining, 10.0)) * 1000)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=budget_ms)
+    budget_ms = int(max(0.5, min(remaining, ATTEMPT_SECONDS)) * 1000)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=budget_ms,
+                             bootstrap_timeout_ms=budget_ms)
     try:
         missing = []
         for topic in admin.describe_topics():

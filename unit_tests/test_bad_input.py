@@ -57,6 +57,31 @@ class EnvironmentProblemsTest(unittest.TestCase):
         self.assertIsNone(library.ctx.broker)
 
 
+class BrokerThatCannotStartTest(unittest.TestCase):
+    def test_invalid_broker_property_names_the_cause_and_leaves_nothing(self):
+        library = KafkaPersistenceLibrary()
+        with self.assertRaisesRegex(KafkaPersistenceError,
+                                    r"did not serve clients after start: the broker container stopped.*"
+                                    r"Broker says: .*ConfigException: Invalid value abc for configuration num.partitions"):
+            library.start_kafka(**{"num.partitions": "abc"})
+        self.assertIsNone(library.ctx.broker)
+        client = docker.from_env()
+        try:
+            mine = client.containers.list(all=True, filters={"label": f"{LABEL_PID}={os.getpid()}"})
+            self.assertEqual(mine, [], "a broker that never served must be removed")
+        finally:
+            client.close()
+
+
+class ImageCommandTest(unittest.TestCase):
+    def test_mistyped_maven_settings_is_refused_even_when_cached(self):
+        result = subprocess.run([sys.executable, "-m", "KafkaPersistenceLibrary.image", "build",
+                                 "--maven-settings", "/nonexistent/settings.xml"], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr.strip(), "error: Maven settings file not found: /nonexistent/settings.xml")
+        self.assertEqual(result.stdout, "")
+
+
 class SweepTest(unittest.TestCase):
     """A run killed with SIGKILL leaves containers; the next run removes them, and only them."""
 

@@ -109,3 +109,17 @@ class DurabilityOnRealBrokerTest(BrokerTestCase):
             self.library.verify_no_acknowledged_records_lost("never-used")
         with self.assertRaisesRegex(KafkaPersistenceError, r"^No background producer writes to 'idle'"):
             self.library.stop_background_producer("idle")
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid keys -1"):
+            self.library.produce_records(self.topic(), 5, keys=-1)
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid rate -1"):
+            self.library.start_background_producer(self.topic(), rate=-1)
+
+    def test_verify_while_the_background_producer_runs(self):
+        topic = self.topic()
+        self.library.start_background_producer(topic, rate=100)
+        try:
+            with self.assertRaisesRegex(KafkaPersistenceError, rf"^The background producer of '{topic}' still runs"):
+                self.library.verify_no_acknowledged_records_lost(topic)
+        finally:
+            self.library.stop_background_producer(topic)
+        self.assertEqual(self.library.verify_no_acknowledged_records_lost(topic).lost, 0)

@@ -92,6 +92,25 @@ class MessageKeywordsTest(BrokerTestCase):
         self.library.produce_message(topic, "small still works")
         self.library.consume_should_equal(topic, "small still works")
 
+    def test_partition_that_does_not_exist(self):
+        topic = self.topic()
+        self.library.create_topic(topic, partitions=1)
+        with self.assertRaisesRegex(KafkaPersistenceError,
+                                    rf"^Cannot send to topic '{topic}': Unrecognized partition 5 .*create it with more"):
+            self.library.produce_message(topic, "v", partition=5)
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid partition -1: partitions are numbered from 0\.$"):
+            self.library.produce_message(topic, "v", partition=-1)
+
+    def test_create_topic_twice(self):
+        topic = self.topic()
+        self.library.create_topic(topic)
+        with self.assertRaisesRegex(KafkaPersistenceError, rf"^Topic '{topic}' already exists: use a new name"):
+            self.library.create_topic(topic)
+
+    def test_negative_downtime(self):
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid downtime '-1s': it must not be negative\.$"):
+            self.library.restart_broker("graceful", downtime="-1s")
+
     def test_unknown_restart_mode(self):
         with self.assertRaisesRegex(KafkaPersistenceError, r"^Unknown restart mode 'reboot': use one of graceful, kill\.$"):
             self.library.restart_broker("reboot")

@@ -10,7 +10,7 @@ CLI: ``python -m KafkaPersistenceLibrary.image build|ensure``.
 import os
 
 from ..versions import KAFKA_VERSION
-from .build import DEFAULT_IMAGE, BuildOptions, build_image
+from .build import DEFAULT_IMAGE, BuildOptions, build_image, check_options
 from .tools import ImageError, check_docker, image_exists, try_pull
 
 __all__ = ["DEFAULT_IMAGE", "OFFICIAL_IMAGE", "IMAGE_ENV", "BuildOptions", "ImageError",
@@ -36,6 +36,7 @@ def resolve_image(requested=None):
 def ensure_image(log=print, options=None):
     """Make an image available and return its name: the user's choice, else the
     official image (local or quickly pulled), else our cached offline build."""
+    check_options(options or BuildOptions())
     check_docker()
     wanted = os.environ.get(IMAGE_ENV)
     if wanted:

@@ -195,10 +195,7 @@ def build_jars(options, log):
            f"-DoutputDirectory={partial}",
            f"-Dkafka.version={KAFKA_VERSION}", f"-Dlog4j.version={LOG4J_VERSION}"]
     if options.maven_settings:
-        settings = Path(options.maven_settings)
-        if not settings.is_file():
-            raise ImageError(f"Maven settings file not found: {settings}", exit_code=2)
-        cmd[1:1] = ["-s", str(settings)]
+        cmd[1:1] = ["-s", str(options.maven_settings)]
     with tempfile.TemporaryDirectory() as workdir:  # mvn writes target/ next to its cwd
         try:
             run(cmd, "mvn", timeout=1200, cwd=workdir)
@@ -261,9 +258,16 @@ def build_final_image(options, log, name=DEFAULT_IMAGE):
     return "built"
 
 
+def check_options(options):
+    """Refuse a mistyped option at once, even when every stage is cached and would not use it."""
+    if options.maven_settings and not Path(options.maven_settings).is_file():
+        raise ImageError(f"Maven settings file not found: {options.maven_settings}", exit_code=2)
+
+
 def build_image(options=None, log=print):
     """Run all stages (each cached); returns the name of the finished image."""
     options = options or BuildOptions()
+    check_options(options)
     check_docker()
     timed(log, "rootfs", lambda: build_base(options, log))
     timed(log, "jars", lambda: build_jars(options, log))

@@ -67,8 +67,8 @@ class DurabilityKeywords:
         finally:
             producer.close()
         after = run.history.counts()
-        result = DotDict({name: after[name] - before.get(name, 0) for name in ("acked", "failed", "unknown")})
-        result = DotDict(acknowledged=result.acked, failed=result.failed, unknown=result.unknown,
+        result = DotDict(acknowledged=after["acked"] - before["acked"], failed=after["failed"] - before["failed"],
+                         unknown=after["unknown"] - before["unknown"],
                          seconds=round(took, 3), records_per_second=round(count / took if took else 0.0))
         logger.info(f"Produced {count} records of {size} bytes to '{topic}' in {took:.2f} s "
                     f"({result.records_per_second} records/s): {result.acknowledged} acknowledged, "

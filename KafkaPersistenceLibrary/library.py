@@ -4,21 +4,23 @@ from datetime import timedelta
 
 from robot.api.deco import library
 
-from .keywords.cleanup import CleanupListener
 from .keywords.context import LibraryContext, Settings
-from .keywords.durability import DurabilityKeywords
+from .keywords.faults import FaultKeywords
 from .keywords.lifecycle import LifecycleKeywords
 from .keywords.messages import MessageKeywords
+from .keywords.verification import VerificationKeywords
+from .listener import CleanupListener
 from .timeouts import to_seconds
 from .versions import KAFKA_VERSION, LIBRARY_VERSION
 
 
 @library(scope="GLOBAL", version=LIBRARY_VERSION, doc_format="ROBOT")
-class KafkaPersistenceLibrary(LifecycleKeywords, MessageKeywords, DurabilityKeywords, CleanupListener):
+class KafkaPersistenceLibrary(LifecycleKeywords, FaultKeywords, MessageKeywords, VerificationKeywords,
+                              CleanupListener):
     __doc__ = f"""Proves that Kafka keeps your messages when a broker goes down.
 
     Behind each keyword stands a real Apache Kafka broker ({KAFKA_VERSION}) in a real
-    container, started through testcontainers, and a real restart of that same
+    container, and a real restart of that same
     container with its data kept.
 
     = Quick start =
@@ -93,17 +95,23 @@ class KafkaPersistenceLibrary(LifecycleKeywords, MessageKeywords, DurabilityKeyw
     """
 
     def __init__(self, image: "str | None" = None, start_timeout: timedelta = timedelta(seconds=120),
-                 restart_timeout: timedelta = timedelta(seconds=120), stop_timeout: timedelta = timedelta(seconds=60)):
+                 restart_timeout: timedelta = timedelta(seconds=120), stop_timeout: timedelta = timedelta(seconds=60),
+                 seed: "int | None" = None):
         """``image`` names the broker image; timeouts bound start, restart and a graceful stop.
+
+        ``seed`` makes ``broker=random`` choose the same nodes as a run that
+        logged that seed.
 
         | Library    KafkaPersistenceLibrary
         | Library    KafkaPersistenceLibrary    image=my-kafka:dev    start_timeout=3 min
+        | Library    KafkaPersistenceLibrary    seed=4711
         """
         self.ctx = LibraryContext(Settings(
             image=image or None,
             start_timeout=to_seconds(start_timeout, "start_timeout"),
             restart_timeout=to_seconds(restart_timeout, "restart_timeout"),
             stop_timeout=to_seconds(stop_timeout, "stop_timeout"),
+            seed=seed,
         ))
         self.ROBOT_LIBRARY_LISTENER = self
         self._register_exit_cleanup()

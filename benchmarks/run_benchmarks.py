@@ -50,18 +50,22 @@ import time
 import uuid
 from pathlib import Path
 
-from kafka import KafkaProducer
 import kafka
 import kafka.record.util as kafka_record_util
+from kafka import KafkaProducer
 
 from KafkaPersistenceLibrary import KafkaPersistenceLibrary
-from KafkaPersistenceLibrary.broker import broker_environment, new_cluster_id
+from KafkaPersistenceLibrary.broker.environment import new_cluster_id
+from KafkaPersistenceLibrary.broker.environment import single_node_environment as broker_environment
+from KafkaPersistenceLibrary.broker.labels import labels_for
+from KafkaPersistenceLibrary.broker.ports import free_loopback_port
+from KafkaPersistenceLibrary.clients.quiet import quiet_kafka_client_logs
+from KafkaPersistenceLibrary.clients.recording import PRODUCER_SETTINGS as _BATCHING
 from KafkaPersistenceLibrary.durability import SendHistory, check, make_payload
-from KafkaPersistenceLibrary.durability_client import PRODUCER_SETTINGS
 from KafkaPersistenceLibrary.image import resolve_image
-from KafkaPersistenceLibrary.kafka_logging import quiet_kafka_client_logs
-from KafkaPersistenceLibrary.labels import labels_for
-from KafkaPersistenceLibrary.ports import free_loopback_port
+
+# What Produce Records uses by default: acks=all, idempotent, plus its batching.
+PRODUCER_SETTINGS = dict(acks="all", enable_idempotence=True, **_BATCHING)
 
 HERE = Path(__file__).resolve().parent
 PROBE_INTERVAL = 0.05
@@ -231,7 +235,7 @@ def ours_run(image: str, config: dict[str, str], records: int) -> dict:
                             "library_started_in": lib.ctx.broker.started_in_seconds}
             for mode in ("graceful", "kill"):
                 t0 = time.monotonic()
-                report = lib.restart_broker(mode)
+                report = lib.restart_broker(mode=mode)
                 t_restarted = time.monotonic()
                 lib.produce_message("bench-ours-probe", mode)
                 t1 = time.monotonic()

@@ -1,6 +1,7 @@
 *** Settings ***
-Documentation     Keywords used before Start Kafka say what to do; nothing is started here.
-Library           KafkaPersistenceLibrary
+Documentation    Keywords used before Start Kafka say what to do; nothing is started here.
+
+Library          KafkaPersistenceLibrary
 
 
 *** Test Cases ***
@@ -14,5 +15,6 @@ Restart Before Start Kafka
 
 Missing Image Says How To Build It
     Import Library    KafkaPersistenceLibrary    image=kafka-persistence-library/no-such-image:0    AS    NoImage
-    Run Keyword And Expect Error    Image 'kafka-persistence-library/no-such-image:0' is not on this Docker engine: build it with*
+    Run Keyword And Expect Error
+    ...    Image 'kafka-persistence-library/no-such-image:0' is not on this Docker engine: build it with*
     ...    NoImage.Start Kafka

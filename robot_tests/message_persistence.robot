@@ -1,8 +1,10 @@
 *** Settings ***
-Documentation     The seed scenario and its variations: what was acknowledged before a
-...               restart is read back after it, from the same broker at the same address.
-Library           KafkaPersistenceLibrary
-Suite Setup       Start Kafka
+Documentation    The seed scenario and its variations: what was acknowledged before a
+...              restart is read back after it, from the same broker at the same address.
+
+Library          KafkaPersistenceLibrary
+
+Suite Setup      Start Kafka
 
 
 *** Test Cases ***
@@ -13,7 +15,7 @@ Persistent Message Survives A Graceful Restart
     Consume Should Equal    test_topic    Persistent Message
 
 Several Messages With Keys And Headers Survive
-    ${headers} =    Create Dictionary    source=robot    attempt=1
+    VAR    &{headers} =    source=robot    attempt=1
     FOR    ${i}    IN RANGE    5
         Produce Message    orders-keyed    order-${i}    key=customer-${i}    headers=${headers}
     END
@@ -45,6 +47,14 @@ Start Kafka Twice Reuses The Broker
     ${first} =    Get Bootstrap Servers
     ${second} =    Start Kafka
     Should Be Equal    ${first}    ${second}
+
+A Tombstone Survives A Restart
+    [Documentation]    A null value deletes a key in a compacted topic; it is a record like any other.
+    Create Topic    compacted    cleanup.policy=compact
+    Produce Message    compacted    v1    key=k1
+    Produce Message    compacted    ${None}    key=k1
+    Restart Broker    mode=kill
+    Consume Should Equal    compacted    v1    ${None}
 
 Messages In Several Partitions
     Create Topic    partitioned    partitions=3

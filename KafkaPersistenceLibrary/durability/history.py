@@ -21,25 +21,31 @@ from __future__ import annotations
 import threading
 import time
 from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 PENDING, ACKED, FAILED, UNKNOWN = 0, 1, 2, 3
 OUTCOME_NAMES = {PENDING: "pending", ACKED: "acked", FAILED: "failed", UNKNOWN: "unknown"}
-NOT_ACKED = float("nan")
 
 
 @dataclass
 class Fault:
-    """A broker disturbance; times are seconds since the history's start.
+    """A disturbance of the cluster; times are seconds since the history's start.
 
-    ``down_at`` is when the fault was injected, ``up_at`` when the broker answered
-    again (None while it is still down).
+    ``down_at`` is when the fault was injected, ``up_at`` when the cluster served
+    again (None while it is still down, or when it never came back). ``target``
+    says which node(s), ``error`` why the library's recovery failed, if it did.
     """
 
     kind: str
     down_at: float
     up_at: float | None = None
+    target: str = ""
+    error: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.target}".strip() + (" (FAILED)" if self.error else "")
 
     @property
     def downtime(self) -> float | None:
@@ -58,7 +64,6 @@ class SendHistory:
         self.partition = array("i")
         self.offset = array("q")
         self.sent_at = array("d")
-        self.acked_at = array("d")
         # Ack times in arrival order: already sorted for a monotonic clock, so
         # timelines need no sort (and no list of a million floats).
         self._ack_log = array("d")
@@ -82,7 +87,6 @@ class SendHistory:
         self.partition.append(-1)
         self.offset.append(-1)
         self.sent_at.append(t)
-        self.acked_at.append(NOT_ACKED)
         self.outcome.append(PENDING)
         return seq
 
@@ -99,7 +103,6 @@ class SendHistory:
             self.outcome[seq] = ACKED
             self.partition[seq] = partition
             self.offset[seq] = offset
-            self.acked_at[seq] = t
             if self._ack_log and t < self._ack_log[-1]:
                 self._ack_log_sorted = False
             self._ack_log.append(t)
@@ -121,16 +124,20 @@ class SendHistory:
             self.outcome[seq] = UNKNOWN
         return True
 
-    def begin_fault(self, kind: str, at: float | None = None) -> Fault:
-        """Record that a fault of ``kind`` (graceful, kill, ...) starts now."""
-        fault = Fault(kind, self.now() if at is None else at)
+    def begin_fault(self, kind: str, at: float | None = None, target: str = "") -> Fault:
+        """Record that a fault of ``kind`` (graceful, kill, ...) on ``target`` starts now."""
+        fault = Fault(kind, self.now() if at is None else at, target=target)
         with self._lock:
             self.faults.append(fault)
         return fault
 
     def end_fault(self, fault: Fault, at: float | None = None) -> None:
-        """Record that the broker answers again after ``fault``."""
+        """Record that the cluster serves again after ``fault``."""
         fault.up_at = self.now() if at is None else at
+
+    def fail_fault(self, fault: Fault, error: str) -> None:
+        """Record that recovering from ``fault`` failed (the cluster did not serve again)."""
+        fault.error = error
 
     # -- read side (after flush) -----------------------------------------------
 

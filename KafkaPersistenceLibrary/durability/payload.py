@@ -8,7 +8,7 @@ parameter.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 MAGIC = b"kpl:"
 _PAD = b"."

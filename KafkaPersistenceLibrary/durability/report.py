@@ -15,7 +15,8 @@ from .history import ACKED, FAILED, PENDING, UNKNOWN, SendHistory
 from .verdict import Verdict
 
 _RED, _GREEN, _GREY, _ORANGE = "#c62828", "#2e7d32", "#9e9e9e", "#ef6c00"
-_FAULT_COLOURS = {"graceful": "#1565c0", "kill": "#c62828"}
+_FAULT_COLOURS = {"graceful": "#1565c0", "kill": "#c62828", "power-loss": "#4e342e", "stop": "#6a1b9a",
+                  "pause": "#00838f", "isolate": "#ef6c00"}
 _CELL = "border:1px solid #bbb;padding:2px 8px;"
 
 
@@ -105,15 +106,17 @@ def timeline_png(history: SendHistory, verdict: Verdict, path: str | None = None
     x, y = _thin(acks, range(1, len(acks) + 1))
     left.step([0.0] + x, [0] + y, where="post", color=_GREEN, lw=1.5, label="acknowledged (cumulative)")
     seen_kinds: set[str] = set()
-    for fault in history.faults:
-        colour = _FAULT_COLOURS.get(fault.kind, "#6a1b9a")
-        label = None if fault.kind in seen_kinds else f"{fault.kind}: down -> answering"
+    for number, fault in enumerate(history.faults):
+        colour = _RED if fault.error else _FAULT_COLOURS.get(fault.kind, "#6a1b9a")
+        label = None if fault.kind in seen_kinds else f"{fault.kind}: down -> serving"
         seen_kinds.add(fault.kind)
         end = fault.up_at if fault.up_at is not None else max(fault.down_at, history.now())
-        left.axvspan(fault.down_at, end, color=colour, alpha=0.15, label=label)
+        left.axvspan(fault.down_at, end, color=colour, alpha=0.15, label=label,
+                     hatch="//" if fault.error else None)
         left.axvline(fault.down_at, color=colour, lw=1.2)
-        left.text(fault.down_at, 0.98, f" {fault.kind}", color=colour, va="top", ha="left",
-                  fontsize=9, fontweight="bold", transform=left.get_xaxis_transform())
+        # Labels alternate between two heights so that close faults stay readable.
+        left.text(fault.down_at, 0.98 - 0.06 * (number % 2), f" {fault.label}", color=colour, va="top",
+                  ha="left", fontsize=8, fontweight="bold", transform=left.get_xaxis_transform())
     # Failed / unknown sends as rugs just above the x axis, one band each, so
     # neither hides the other nor the curve.
     for outcome, marker, colour, name, band in ((FAILED, "x", _RED, "failed send", 0.03),
@@ -143,7 +146,7 @@ def timeline_png(history: SendHistory, verdict: Verdict, path: str | None = None
                for r in rows]
     bars = right.barh(labels, counts, color=colours)
     right.bar_label(bars, labels=[f" {c:,}" for c in counts], fontsize=8)
-    for tick, row in zip(right.get_yticklabels(), rows):
+    for tick, row in zip(right.get_yticklabels(), rows, strict=True):
         if row[2]:
             tick.set_color(_RED)
             tick.set_fontweight("bold")

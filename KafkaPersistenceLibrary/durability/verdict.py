@@ -25,8 +25,10 @@ After the read, for every send:
 7. **Failed but read** - the client reported failure yet the record is there.
    Reported apart from the rest (as Jepsen does); fatal only with
    ``fail_on_failed_read=True``.
-8. **Unknown** - outcome not known (timed out, or still pending at check time):
-   counted, and how many were read; never fatal.
+8. **Unknown** - outcome not known (timed out, sent with acks=0, or still
+   pending at check time): counted, and how many were read; never fatal.
+9. **Nothing acknowledged** - a history without a single acknowledged send has
+   nothing to judge ("no acknowledged record lost" would be vacuous): fatal.
 
 Memory: two ``bytearray``s of one byte per seq (read count capped at 255, and
 "read at its acked position"), plus one dict entry per partition.
@@ -43,8 +45,9 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .history import ACKED, FAILED, PENDING, UNKNOWN, SendHistory
 from .payload import seq_parser
@@ -79,7 +82,8 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return not (
-            self.lost
+            self.acknowledged == 0
+            or self.lost
             or self.offset_mismatches
             or self.order_violations
             or (self.idempotent and self.duplicated)
@@ -89,6 +93,9 @@ class Verdict:
     def fatal(self) -> list[str]:
         """One phrase per anomaly that makes the verdict fail."""
         out = []
+        if self.acknowledged == 0:
+            out.append("nothing was acknowledged, so there is nothing to judge (acks=0 acknowledges nothing; "
+                       "otherwise every send failed or timed out)")
         if self.lost:
             out.append(_phrase(self.lost, "acknowledged records lost", self.lost_seqs))
         if self.offset_mismatches:
@@ -213,7 +220,7 @@ def check(
                 v.failed_but_read += 1
                 if len(v.failed_but_read_seqs) < EXAMPLES:
                     v.failed_but_read_seqs.append(seq)
-        elif oc == UNKNOWN or oc == PENDING:
+        elif oc in (UNKNOWN, PENDING):
             v.unknown += 1
             if reads[seq]:
                 v.unknown_read += 1
@@ -238,12 +245,6 @@ def _gap_fields(gap: tuple[float, float] | None) -> dict[str, float | None]:
     return {"gap_start": gap[0], "gap_end": gap[1], "gap": gap[1] - gap[0]}
 
 
-def longest_ack_gap(history: SendHistory) -> dict[str, float | None]:
-    """Longest time between two consecutive acknowledgements over the whole run."""
-    times = history.ack_times()
-    return _gap_fields(_longest_gap(times, 1, len(times) - 1, -math.inf, math.inf))
-
-
 def fault_figures(history: SendHistory) -> list[dict[str, Any]]:
     """How each fault looked from the producer's side, from the ack times.
 
@@ -261,7 +262,7 @@ def fault_figures(history: SendHistory) -> list[dict[str, Any]]:
         end = math.inf if fault.up_at is None else fault.up_at
         i_up = len(times) if fault.up_at is None else bisect.bisect_left(times, fault.up_at)
         row: dict[str, Any] = {
-            "kind": fault.kind,
+            "kind": fault.label,
             "down_at": fault.down_at,
             "up_at": fault.up_at,
             "downtime": fault.downtime,

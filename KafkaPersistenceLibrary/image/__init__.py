@@ -1,6 +1,6 @@
 """Which Kafka image the library runs, and how to get one without a container registry.
 
-* :func:`resolve_image` - pure lookup used by the library at test time.
+* :func:`resolve_image` - the lookup the library does at test time (no CLI, no pull, no build).
 * :func:`ensure_image` - used by set-up scripts: find, pull or build an image.
 * :func:`build_image`  - the cached offline build (see :mod:`.build`).
 
@@ -21,14 +21,18 @@ IMAGE_ENV = "KAFKA_PERSISTENCE_IMAGE"
 PULL_TIMEOUT = 20  # seconds; without a registry a pull fails at once, with one it is quick
 
 
-def resolve_image(requested=None):
+def resolve_image(requested=None, is_local=image_exists):
     """The image to run: argument, then $KAFKA_PERSISTENCE_IMAGE, then the official
-    image if it is already local, else ours. Never pulls or builds."""
+    image if it is already local, else ours. Never pulls or builds.
+
+    ``is_local(name)`` says whether the engine has an image; the library passes
+    one that asks through its own Docker client, so run time uses docker-py only.
+    """
     if requested:
         return requested
     if os.environ.get(IMAGE_ENV):
         return os.environ[IMAGE_ENV]
-    if image_exists(OFFICIAL_IMAGE):
+    if is_local(OFFICIAL_IMAGE):
         return OFFICIAL_IMAGE
     return DEFAULT_IMAGE
 

@@ -35,10 +35,7 @@ def main(argv=None):
                            force=getattr(args, "force", False))
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731 - progress as it happens
     try:
-        if args.command == "build":
-            name = build_image(options, log)
-        else:
-            name = ensure_image(log, options)
+        name = build_image(options, log) if args.command == "build" else ensure_image(log, options)
     except ImageError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

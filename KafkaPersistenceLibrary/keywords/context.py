@@ -1,14 +1,22 @@
-"""State shared by the keyword classes: the running broker, its producer, settings.
+"""State shared by the keyword classes: settings, the running cluster, its producer, durability runs.
 
-Kept in one small object so each keyword class reads like its concern and
-nothing else.
+Plain, typed state in one small object, so each keyword class reads like its
+concern and nothing else. Behaviour lives with the things themselves (the
+cluster, a run); the context only holds them and says when one is missing.
 """
 
 import dataclasses
+import random
 
-from ..broker import Broker
+from robot.api import logger
+
+from ..broker.cluster import Cluster, ClusterSpec
+from ..clients.producer import Producer
+from ..durability.run import OpenFaults, Run
 from ..errors import KafkaPersistenceError
-from ..kafka_client import Producer
+
+NOT_STARTED = "No Kafka broker is running: call 'Start Kafka' first (e.g. in Suite Setup)."
+LOG_LINES_WHEN_GONE = 50
 
 
 @dataclasses.dataclass
@@ -17,6 +25,7 @@ class Settings:
     start_timeout: float
     restart_timeout: float
     stop_timeout: float
+    seed: int | None = None
 
 
 class LibraryContext:
@@ -24,46 +33,67 @@ class LibraryContext:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.broker: Broker | None = None
-        self.broker_owner = ""
-        self.broker_config: dict[str, str] = {}
+        self.cluster: Cluster | None = None
+        self.cluster_owner = ""
+        self.cluster_spec: ClusterSpec | None = None
         self.producer: Producer | None = None
         self.suites: list[str] = []  # names of running suites, innermost last (from the listener)
-        self.durability_runs: dict = {}  # topic -> DurabilityRun (keywords/durability.py)
+        self.runs: dict[str, Run] = {}  # topic -> its durability run
+        self.open_faults = OpenFaults()
+        self.seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(1, 10**6)
+        self.random = random.Random(self.seed)
 
     @property
     def current_owner(self) -> str:
         return self.suites[-1] if self.suites else "python"
 
-    def require_broker(self) -> Broker:
-        """The running broker, or the error every keyword gives before ``Start Kafka``."""
-        if self.broker is None:
-            raise KafkaPersistenceError("No Kafka broker is running: call 'Start Kafka' first (e.g. in Suite Setup).")
-        return self.broker
+    def require_cluster(self, alive: bool = True) -> Cluster:
+        """The running cluster, or one line saying why there is none.
+
+        With ``alive`` it also checks (one inspect per node) that every container
+        the library keeps up still runs: a broker that crashed or was removed is
+        reported at once, instead of after each keyword's whole timeout.
+        """
+        if self.cluster is None:
+            raise KafkaPersistenceError(NOT_STARTED)
+        if not alive:
+            return self.cluster
+        down = self.cluster.down_node()
+        if down is not None:
+            node, state = down
+            if state.status != "removed":
+                logger.info(f"Last {LOG_LINES_WHEN_GONE} log lines of {node.name}:\n"
+                            f"{node.logs(tail=LOG_LINES_WHEN_GONE).strip()}")
+            raise KafkaPersistenceError(f"The broker container {node.name} (node {node.node_id}) {state.describe()}: "
+                                        f"'Start Kafka' starts a new one.")
+        return self.cluster
 
     def require_producer(self) -> Producer:
-        broker = self.require_broker()
-        if self.producer is None or self.producer.bootstrap != broker.bootstrap:
-            self.producer = Producer(broker.bootstrap)
+        connection = self.require_cluster().connection
+        if self.producer is None or self.producer.connection != connection:
+            self.close_producer()
+            self.producer = Producer(connection)
         return self.producer
 
-    def note_restart(self, report) -> None:
-        """Mark a restart on every durability history, for per-restart figures."""
-        for run in self.durability_runs.values():
-            fault = run.history.begin_fault(report.mode, at=report.down_at - run.history.started)
-            run.history.end_fault(fault, at=report.up_at - run.history.started)
-
-    def forget_broker(self) -> None:
-        """Remove the broker container and drop clients and histories that belonged to it."""
-        for run in self.durability_runs.values():
-            if run.background is not None:
-                run.background.stop(flush_timeout=1)
-        self.durability_runs = {}
+    def close_producer(self) -> None:
         if self.producer is not None:
             self.producer.close()
             self.producer = None
-        if self.broker is not None:
-            self.broker.remove()
-            self.broker = None
-            self.broker_owner = ""
-            self.broker_config = {}
+
+    def forget_cluster(self) -> list[str]:
+        """Remove the cluster and drop the clients and histories that belonged to it.
+
+        Returns what could not be removed (normally nothing), for the caller to report.
+        """
+        for run in self.runs.values():
+            run.stop_background(flush_timeout=1)
+        self.runs = {}
+        self.open_faults = OpenFaults()
+        self.close_producer()
+        problems: list[str] = []
+        if self.cluster is not None:
+            problems = self.cluster.remove()
+            self.cluster = None
+            self.cluster_owner = ""
+            self.cluster_spec = None
+        return problems

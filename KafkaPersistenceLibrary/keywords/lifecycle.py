@@ -1,137 +1,163 @@
-"""Keywords that start, restart and stop the broker."""
-
-from datetime import timedelta
+"""Keywords that start and stop the cluster and tell what it is."""
 
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import DotDict
 
-from ..broker import RESTART_MODES, Broker
+from ..broker.cluster import MAX_BROKERS, MAX_CONTROLLERS, Cluster, ClusterSpec
+from ..broker.environment import Topology
+from ..broker.node import NodeOptions
 from ..errors import KafkaPersistenceError
-from ..image import resolve_image
-from ..timeouts import to_seconds
 from .context import LibraryContext
+from .targets import node_for
 
 
 class LifecycleKeywords:
     ctx: LibraryContext
 
-    @keyword
-    def start_kafka(self, **broker_config: str) -> str:
-        """Starts one Kafka broker (KRaft, broker + controller) in a container and returns its address.
+    @keyword(tags=["lifecycle"])
+    def start_kafka(self, brokers: int = 1, controllers: "int | None" = None, power_loss: bool = False,
+                    **broker_config: str) -> str:
+        """Starts Kafka (KRaft) in containers and returns the bootstrap address of its brokers.
 
-        Returns when a client can produce (a record sent with ``acks=all`` was
-        acknowledged), not when a log line appears. The address, e.g.
-        ``127.0.0.1:39092``, stays valid after any number of `Restart Broker`.
+        With one broker (the default) it is a single node that is broker and
+        controller at once. With ``brokers=2`` to ``5`` the cluster has dedicated
+        controllers, as production clusters do (``controllers=1`` by default,
+        ``controllers=3`` for a real quorum), on a private Docker network: broker
+        faults then never take the quorum down with them. Brokers have node ids
+        1 to n, controllers 101, 102, ...
 
-        Named arguments are broker properties by their Kafka names, e.g.
-        ``log.flush.interval.messages=1``; they override the defaults.
+        Returns ``127.0.0.1:p1,127.0.0.1:p2,...`` once every broker is registered
+        and a record sent with ``acks=all`` was acknowledged. Each address stays
+        valid after any number of restarts.
 
-        Calling it again while a broker runs returns the same address and logs
-        that the broker is reused, so a suite of many tests pays for one start.
-        Asking for different broker properties then fails: `Stop Kafka` first.
+        Defaults with n brokers: ``default.replication.factor`` min(3, n),
+        ``min.insync.replicas`` one less (at least 1), the same for internal
+        topics, ``unclean.leader.election.enable=false``. Named arguments are
+        broker properties by their Kafka names and override any default, e.g.
+        ``log.flush.interval.messages=1``.
 
-        The broker is removed when the suite that started it ends.
+        ``power_loss=True`` puts each node's log directory on a filesystem that
+        keeps unsynced writes in memory, so that `Restart Broker` and `Stop Broker`
+        can use ``mode=power-loss`` (see README: Power loss).
+
+        Calling it again while the cluster runs returns the same address and logs
+        that it is reused, so a suite of many tests pays for one start. Asking
+        for other settings then fails: `Stop Kafka` first. The cluster is removed
+        when the suite that started it ends.
 
         | ${bootstrap} =    `Start Kafka`
         | `Start Kafka`    log.flush.interval.messages=1    message.max.bytes=2097152
+        | `Start Kafka`    brokers=3    controllers=3    min.insync.replicas=2
         """
-        config = {str(k): str(v) for k, v in broker_config.items()}
+        spec = _cluster_spec(brokers, controllers, power_loss, broker_config)
         ctx = self.ctx
-        if ctx.broker is not None:
-            if ctx.broker.is_running() and (not config or config == ctx.broker_config):
-                logger.info(f"Kafka is already running at {ctx.broker.bootstrap} (started by '{ctx.broker_owner}'); "
+        if ctx.cluster is not None:
+            down = ctx.cluster.why_down()
+            if down is None and spec == ctx.cluster_spec:
+                logger.info(f"Kafka is already running at {ctx.cluster.bootstrap} (started by '{ctx.cluster_owner}'); "
                             f"reusing it.")
-                return ctx.broker.bootstrap
-            if ctx.broker.is_running():
+                return ctx.cluster.bootstrap
+            if down is None:
                 raise KafkaPersistenceError(
-                    f"Kafka is already running at {ctx.broker.bootstrap} with settings {ctx.broker_config or '{}'}, "
-                    f"not {config}: call 'Stop Kafka' first to start one with other settings."
-                )
-            logger.warn(f"Kafka broker {ctx.broker.name} is no longer running; starting a new one.")
-            ctx.forget_broker()
-        image = resolve_image(ctx.settings.image)
-        broker = Broker.start(image, ctx.current_owner, ctx.settings.start_timeout, config)
-        ctx.broker, ctx.broker_owner, ctx.broker_config = broker, ctx.current_owner, config
-        logger.info(f"Started Kafka {broker.name} from image {image} at {broker.bootstrap}; "
-                    f"first acknowledged produce after {broker.started_in_seconds:.2f} s.")
-        return broker.bootstrap
+                    f"Kafka is already running at {ctx.cluster.bootstrap} with {_describe(ctx.cluster_spec)}, "
+                    f"not {_describe(spec)}: call 'Stop Kafka' first to start one with other settings.")
+            logger.warn(f"Kafka is no longer running ({down}); starting a new cluster.")
+            self._remove_cluster()
+        cluster = Cluster.start(ctx.settings.image, ctx.current_owner, spec, ctx.settings.start_timeout)
+        ctx.cluster, ctx.cluster_owner, ctx.cluster_spec = cluster, ctx.current_owner, spec
+        for swept in cluster.swept:
+            logger.warn(f"Removed {swept.describe()}: that run was killed before it could clean up.")
+        logger.info(f"Started Kafka from image {cluster.image}: {_describe(spec)} at {cluster.bootstrap}; "
+                    f"first acknowledged produce after {cluster.started_in_seconds:.2f} s.")
+        return cluster.bootstrap
 
-    @keyword
-    def restart_broker(self, mode: str = "graceful", downtime: timedelta = timedelta(0)) -> DotDict:
-        """Stops and starts the same broker container, data kept, and returns once it serves again.
-
-        ``mode``:
-        - ``graceful``: SIGTERM, and the broker shuts down in a controlled way
-          (Docker sends SIGKILL only after the library's ``stop_timeout``; the
-          returned ``clean_shutdown`` says whether that happened).
-        - ``kill``: SIGKILL, so the broker must recover its log on start.
-
-        ``downtime`` is how long the broker stays down (e.g. ``5s``).
-
-        Returns when the broker acknowledges a produce and every partition has a
-        leader. The result has ``mode``, ``downtime`` (seconds from the stop to
-        serving again), ``recovery`` (seconds from the start to serving),
-        ``exit_code`` and ``clean_shutdown``; they are logged too.
-
-        | `Restart Broker`
-        | ${restart} =    `Restart Broker`    mode=kill    downtime=3s
-        | Should Be True    ${restart.recovery} < 30
-        """
-        broker = self.ctx.require_broker()
-        mode = str(mode).strip().lower()
-        if mode not in RESTART_MODES:
-            raise KafkaPersistenceError(f"Unknown restart mode '{mode}': use one of {', '.join(RESTART_MODES)}.")
-        settings = self.ctx.settings
-        report = broker.restart(mode, to_seconds(downtime, "downtime"), settings.restart_timeout,
-                                settings.stop_timeout)
-        self.ctx.note_restart(report)
-        how = ("clean shutdown" if report.clean_shutdown else
-               "killed" if mode == "kill" else f"NOT clean: Docker had to SIGKILL after {settings.stop_timeout:g} s")
-        logger.info(f"Restarted {broker.name} ({mode}, {how}, exit code {report.exit_code}): stopping took "
-                    f"{report.stop_seconds:.2f} s, down for {report.downtime_seconds:.2f} s, recovery took "
-                    f"{report.recovery_seconds:.2f} s. Address unchanged: {broker.bootstrap}.")
-        if mode == "graceful" and not report.clean_shutdown:
-            logger.warn(f"Graceful restart of {broker.name} was not clean: the broker did not stop within "
-                        f"{settings.stop_timeout:g} s and was killed.")
-        return DotDict(mode=mode, downtime=round(report.downtime_seconds, 3),
-                       recovery=round(report.recovery_seconds, 3), stop=round(report.stop_seconds, 3),
-                       exit_code=report.exit_code, clean_shutdown=report.clean_shutdown)
-
-    @keyword
+    @keyword(tags=["lifecycle"])
     def stop_kafka(self) -> None:
-        """Stops the broker and removes its container and data. Does nothing when none runs.
+        """Stops the cluster and removes its containers, network and data. Does nothing when none runs.
 
-        Usually not needed: the broker is removed when the suite that started it ends.
+        Usually not needed: the cluster is removed when the suite that started it ends.
 
         | [Teardown]    `Stop Kafka`
         """
-        ctx = self.ctx
-        if ctx.broker is None:
-            logger.info("No Kafka broker was running.")
+        if self.ctx.cluster is None:
+            logger.info("No Kafka cluster was running.")
             return
-        name = ctx.broker.name
-        ctx.forget_broker()
-        logger.info(f"Removed Kafka broker {name}.")
+        name = self.ctx.cluster.name
+        self._remove_cluster()
+        logger.info(f"Removed Kafka cluster {name}.")
 
-    @keyword
+    def _remove_cluster(self) -> None:
+        for problem in self.ctx.forget_cluster():
+            logger.warn(f"Cleanup: {problem}; the next 'Start Kafka' removes it once this process has ended.")
+
+    @keyword(tags=["lifecycle"])
     def get_bootstrap_servers(self) -> str:
-        """Returns the address of the running broker, e.g. ``127.0.0.1:39092``, for other clients.
+        """Returns the brokers' addresses, e.g. ``127.0.0.1:39092``, for other clients.
 
         | ${bootstrap} =    `Get Bootstrap Servers`
         | Start Process    my-consumer    --bootstrap-server    ${bootstrap}
         """
-        return self.ctx.require_broker().bootstrap
+        return self.ctx.require_cluster(alive=False).bootstrap
 
-    @keyword
-    def get_broker_logs(self, tail: int = 0) -> str:
-        """Returns the broker container's output across all its restarts (the last ``tail`` lines if given).
+    @keyword(tags=["lifecycle"])
+    def get_brokers(self) -> list:
+        """Returns every node: ``id``, ``roles``, ``address`` (brokers), ``state`` and ``container``.
 
-        The library logs these automatically when a test fails.
+        ``state`` is what Docker says now: ``running``, ``stopped`` (exited),
+        ``paused``, or ``removed``.
+
+        | ${nodes} =    `Get Brokers`
+        | Should Be Equal    ${nodes}[0][state]    running
+        """
+        result = []
+        for node in self.ctx.require_cluster(alive=False).nodes.values():
+            state = node.state()
+            status = "stopped" if state.status in ("exited", "dead", "created") else state.status
+            result.append(DotDict(id=node.node_id, roles=node.spec.roles, address=node.address, state=status,
+                                  container=node.name))
+        return sorted(result, key=lambda n: (n.roles == "controller", n.id))
+
+    @keyword(tags=["lifecycle"])
+    def get_broker_logs(self, broker: "int | str | None" = None, tail: int = 0) -> str:
+        """Returns a node's container output across all its restarts (the last ``tail`` lines if given).
+
+        ``broker`` is a node id (any node when there is only one); without it on
+        a cluster, the logs of every node, each under a heading. The library logs
+        these automatically when a test fails.
 
         | ${logs} =    `Get Broker Logs`    tail=50
         | Should Contain    ${logs}    Kafka Server started
+        | ${logs} =    `Get Broker Logs`    broker=2
         """
         if tail < 0:
             raise KafkaPersistenceError(f"Invalid tail {tail}: give a positive number of lines, or 0 for all.")
-        return self.ctx.require_broker().logs(tail=tail or None)
+        cluster = self.ctx.require_cluster(alive=False)
+        if broker is None and len(cluster.nodes) > 1:
+            return "\n".join(f"==== node {n.node_id} ({n.name}) ====\n{n.logs(tail=tail or None)}"
+                             for n in cluster.nodes.values())
+        return node_for(cluster, broker).logs(tail=tail or None)
+
+
+def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, config: dict) -> ClusterSpec:
+    if not isinstance(brokers, int) or not 1 <= brokers <= MAX_BROKERS:
+        raise KafkaPersistenceError(f"Invalid brokers '{brokers}': start 1 to {MAX_BROKERS} brokers.")
+    if controllers is not None and (not isinstance(controllers, int) or not 1 <= controllers <= MAX_CONTROLLERS):
+        raise KafkaPersistenceError(
+            f"Invalid controllers '{controllers}': give 1 to {MAX_CONTROLLERS} (3 for a quorum that survives "
+            f"the loss of one).")
+    if controllers is None:
+        controllers = 0 if brokers == 1 else 1
+    return ClusterSpec(Topology(brokers, controllers),
+                       tuple(sorted((str(k), str(v)) for k, v in config.items())),
+                       NodeOptions(power_loss=bool(power_loss)))
+
+
+def _describe(spec: "ClusterSpec | None") -> str:
+    if spec is None:
+        return "nothing"
+    topology = spec.topology
+    shape = ("1 combined node" if topology.combined else
+             f"{topology.brokers} broker(s) and {topology.controllers} controller(s)")
+    extras = [f"{k}={v}" for k, v in spec.config] + (["power_loss=True"] if spec.options.power_loss else [])
+    return shape + (f" ({', '.join(extras)})" if extras else "")

@@ -7,10 +7,13 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import DotDict
 
+from ..clients.admin import create_topic
+from ..clients.delivery import Acks, idempotence
+from ..clients.reader import read_topic
+from ..clients.records import as_text, to_bytes, to_headers, validate_topic
 from ..comparison import compare
 from ..errors import KafkaPersistenceError, VerificationFailed
-from ..kafka_client import as_text, create_topic, read_topic, to_bytes, to_headers, validate_topic
-from ..logtext import shown
+from ..text import shown
 from ..timeouts import to_seconds
 from .context import LibraryContext
 
@@ -20,36 +23,51 @@ RETRY_PAUSE_SECONDS = 0.2
 class MessageKeywords:
     ctx: LibraryContext
 
-    @keyword
+    @keyword(tags=["messages"])
     def produce_message(self, topic: str, value: "str | bytes | None", key: "str | bytes | None" = None,
                         headers: "dict | None" = None, partition: "int | None" = None,
-                        timeout: timedelta = timedelta(seconds=30)) -> DotDict:
-        """Sends one record and waits for the broker's acknowledgement (idempotent producer, ``acks=all``).
+                        timeout: timedelta = timedelta(seconds=30), acks: "Acks | str" = Acks.ALL,
+                        idempotent: "bool | None" = None) -> DotDict:
+        """Sends one record and waits for the broker's acknowledgement (``acks=all``, idempotent, by default).
 
-        Text is sent as UTF-8, bytes as they are. Returns where the record was
-        stored: ``topic``, ``partition``, ``offset`` (also logged). Fails with a
-        clear message when it is not acknowledged within ``timeout``, or when the
-        broker refuses it (e.g. larger than ``message.max.bytes``). A topic that
-        does not exist yet is created with one partition.
+        Text is sent as UTF-8, bytes as they are; ``${None}`` as the value sends
+        a null value, a tombstone (it needs a ``key``). Returns where the record
+        was stored: ``topic``, ``partition``, ``offset`` (also logged; ``-1``
+        with ``acks=0``, where nothing is acknowledged). Fails with a clear
+        message when it is not acknowledged within ``timeout``, or when the
+        broker refuses it (e.g. larger than ``message.max.bytes``, or not enough
+        in-sync replicas for ``acks=all``). A topic that does not exist yet is
+        created with the cluster's defaults.
+
+        ``acks`` is ``all`` (every in-sync replica), ``1`` (the leader alone) or
+        ``0`` (no acknowledgement); ``idempotent`` defaults to true with
+        ``acks=all`` and must be false otherwise.
 
         | `Produce Message`    orders    Persistent Message
         | ${stored} =    `Produce Message`    orders    {"id": 7}    key=customer-7    headers=${headers}
         | Should Be Equal As Integers    ${stored.offset}    1
+        | `Produce Message`    orders    ${None}    key=customer-7    # a tombstone
+        | `Produce Message`    orders    fast    acks=1
         """
         validate_topic(topic)
         if partition is not None and partition < 0:
             raise KafkaPersistenceError(f"Invalid partition {partition}: partitions are numbered from 0.")
-        producer = self.ctx.require_producer()
+        acks = Acks.parse(acks)
+        idempotent = idempotence(acks, idempotent)
         seconds = to_seconds(timeout)
+        encoded_headers = to_headers(headers)
+        producer = self.ctx.require_producer()
         started = time.monotonic()
-        metadata = producer.send(topic, to_bytes(value), to_bytes(key), to_headers(headers), partition, seconds)
+        metadata = producer.send(topic, to_bytes(value), to_bytes(key), encoded_headers, partition, seconds,
+                                 acks, idempotent)
         took = (time.monotonic() - started) * 1000
         logger.info(f"Produced {shown(value)} (key {shown(key)}) to '{topic}' partition {metadata.partition} "
-                    f"offset {metadata.offset}; acknowledged in {took:.0f} ms.")
+                    f"offset {metadata.offset} with acks={acks.text}; acknowledged in {took:.0f} ms.")
         return DotDict(topic=topic, partition=metadata.partition, offset=metadata.offset)
 
-    @keyword
-    def consume_should_equal(self, topic: str, *expected: "str | bytes", timeout: timedelta = timedelta(seconds=10)):
+    @keyword(tags=["messages", "verdicts"])
+    def consume_should_equal(self, topic: str, *expected: "str | bytes | None",
+                             timeout: timedelta = timedelta(seconds=10), message: "str | None" = None):
         """Reads ``topic`` from the earliest offset and passes when its record values are exactly ``expected``, in order.
 
         A fresh consumer without a group reads every partition to its end and
@@ -58,29 +76,35 @@ class MessageKeywords:
 
         While the topic holds fewer records than expected (or does not exist
         yet), it reads again until ``timeout``; a different or an extra record
-        fails at once, since stored records do not change. The failure shows
-        expected vs. found, with partition and offset of each record.
+        fails at once, since stored records do not change. The failure leads
+        with the counts (how many match, differ, are missing or extra) and the
+        first differences, with partition and offset; the full table is in the
+        log. ``${None}`` expects a null value (a tombstone). ``message``
+        replaces the failure message.
 
         | `Consume Should Equal`    orders    Persistent Message
         | `Consume Should Equal`    orders    first    second    third    timeout=30s
+        | `Consume Should Equal`    orders    ${None}    message=the delete was not stored
         """
         validate_topic(topic)
-        broker = self.ctx.require_broker()
         seconds = to_seconds(timeout)
+        connection = self.ctx.require_cluster().connection
         deadline = time.monotonic() + seconds
         while True:
-            records = read_topic(broker.bootstrap, topic, max(1.0, deadline - time.monotonic()))
+            records = read_topic(connection, topic, max(1.0, deadline - time.monotonic()))
             result = compare(topic, list(expected), records)
             if result.matches:
                 logger.info(f"Topic '{topic}' holds the {len(expected)} expected record(s): "
                             + "; ".join(r.describe() for r in records[:20]))
                 return
             if not result.can_still_match or time.monotonic() >= deadline:
-                raise VerificationFailed(f"{result.explanation}\n(read from {broker.bootstrap}, "
-                                         f"waited up to {seconds:g} s)")
+                if result.table:
+                    logger.info(f"Every position of '{topic}', expected vs. found:\n{result.table}")
+                raise VerificationFailed(message or f"{result.explanation}\n(read from {connection.bootstrap}, "
+                                                    f"waited up to {seconds:g} s)")
             time.sleep(RETRY_PAUSE_SECONDS)
 
-    @keyword
+    @keyword(tags=["messages"])
     def read_messages(self, topic: str, timeout: timedelta = timedelta(seconds=10)) -> list:
         """Returns every record of ``topic``, from the earliest offset to the end, for checks of your own.
 
@@ -94,27 +118,34 @@ class MessageKeywords:
         | Should Be Equal    ${records}[0][headers][source]    robot
         """
         validate_topic(topic)
-        broker = self.ctx.require_broker()
         seconds = to_seconds(timeout)
-        records = read_topic(broker.bootstrap, topic, seconds)
+        connection = self.ctx.require_cluster().connection
+        records = read_topic(connection, topic, seconds)
         if records is None:
-            raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {broker.bootstrap}.")
+            raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {connection.bootstrap}.")
         logger.info(f"Read {len(records)} record(s) from '{topic}'.")
         return [DotDict(partition=r.partition, offset=r.offset, key=r.key_text, value=r.value_text,
                         headers={name: as_text(value) for name, value in r.headers}, timestamp=r.timestamp)
                 for r in records]
 
-    @keyword
-    def create_topic(self, name: str, partitions: int = 1, **config: str) -> None:
-        """Creates a topic with ``partitions`` partitions (replication factor 1, one broker).
+    @keyword(tags=["messages"])
+    def create_topic(self, name: str, partitions: int = 1, replication_factor: "int | None" = None,
+                     **config: str) -> None:
+        """Creates a topic with ``partitions`` partitions and ``replication_factor`` replicas of each.
 
+        The replication factor defaults to the cluster's (min(3, brokers)).
         Named arguments are topic configs by their Kafka names.
 
         | `Create Topic`    orders    partitions=3
         | `Create Topic`    audit    cleanup.policy=compact
+        | `Create Topic`    risky    replication_factor=3    min.insync.replicas=1    unclean.leader.election.enable=true
         """
         validate_topic(name)
-        broker = self.ctx.require_broker()
-        create_topic(broker.bootstrap, name, partitions, config, timeout=30)
-        logger.info(f"Created topic '{name}' with {partitions} partition(s)" + (f" and {config}." if config else "."))
+        if replication_factor is not None and replication_factor < 1:
+            raise KafkaPersistenceError(f"Invalid replication_factor {replication_factor}: at least 1.")
+        cluster = self.ctx.require_cluster()
+        rf = replication_factor or cluster.spec.topology.replication_factor
+        create_topic(cluster.connection, name, partitions, rf, config, timeout=30)
+        logger.info(f"Created topic '{name}' with {partitions} partition(s), replication factor {rf}"
+                    + (f" and {config}." if config else "."))
 

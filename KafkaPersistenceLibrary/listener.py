@@ -2,7 +2,7 @@
 
 What a suite started is removed when that suite ends; at process exit anything
 left is removed too. A run killed with SIGKILL is swept by the next start
-(see ``labels.py``).
+(see ``broker/labels.py``).
 """
 
 import atexit
@@ -12,7 +12,7 @@ import threading
 
 from robot.api import logger
 
-from .context import LibraryContext
+from .keywords.context import LibraryContext
 
 LOG_LINES_ON_FAILURE = 200
 
@@ -22,12 +22,12 @@ class CleanupListener:
     ctx: LibraryContext
 
     def _register_exit_cleanup(self) -> None:
-        """Remove the broker at exit, also when the process gets SIGTERM.
+        """Remove the cluster at exit, also when the process gets SIGTERM.
 
         Python skips atexit on SIGTERM by default; if nobody else handles SIGTERM
         (Robot does, and ends suites cleanly), we turn it into a normal exit.
         """
-        atexit.register(self.ctx.forget_broker)
+        atexit.register(self.ctx.forget_cluster)
         if (threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL):
             signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -37,21 +37,23 @@ class CleanupListener:
 
     def end_suite(self, data, result):
         name = self.ctx.suites.pop() if self.ctx.suites else ""
-        broker = self.ctx.broker
-        if broker is not None and self.ctx.broker_owner == name:
-            broker_name = broker.name
-            self.ctx.forget_broker()
-            logger.info(f"Removed Kafka broker {broker_name} started by suite '{name}'.")
+        cluster = self.ctx.cluster
+        if cluster is not None and self.ctx.cluster_owner == name:
+            cluster_name = cluster.name
+            for problem in self.ctx.forget_cluster():
+                logger.warn(f"Cleanup: {problem}; the next 'Start Kafka' removes it once this process has ended.")
+            logger.info(f"Removed Kafka cluster {cluster_name} started by suite '{name}'.")
 
     def end_test(self, data, result):
-        broker = self.ctx.broker
-        if result.failed and broker is not None:
-            logs = broker.logs(tail=LOG_LINES_ON_FAILURE)
-            logger.info(f"Last {LOG_LINES_ON_FAILURE} lines of Kafka broker {broker.name} "
-                        f"(test '{result.name}' failed):\n{logs}")
+        cluster = self.ctx.cluster
+        if result.failed and cluster is not None:
+            lines = LOG_LINES_ON_FAILURE // len(cluster.nodes)
+            for node in cluster.nodes.values():
+                logger.info(f"Last {lines} lines of Kafka node {node.node_id} ({node.name}) "
+                            f"(test '{result.name}' failed):\n{node.logs(tail=lines)}")
 
     def close(self):
-        self.ctx.forget_broker()
+        self.ctx.forget_cluster()
 
 
 def _exit_on_sigterm(signum, frame):

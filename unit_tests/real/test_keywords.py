@@ -1,15 +1,27 @@
 """Every keyword against a real broker in a real container."""
 
+import gc
 import socket
+import time
 import unittest
+import warnings
 
 import docker
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
-from KafkaPersistenceLibrary.labels import LABEL
+from KafkaPersistenceLibrary.broker.labels import LABEL
 
 from .broker_case import BrokerTestCase
+
+
+def forget_frozen_producer_sockets() -> None:
+    """kafka-python 3.0.12 does not close its producer's wake-up sockets when close() gives up on a
+    frozen broker (it force-closes the sender and stops there); collect them now, quietly, instead of
+    letting a later test print their ResourceWarnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 class MessageKeywordsTest(BrokerTestCase):
@@ -73,21 +85,19 @@ class MessageKeywordsTest(BrokerTestCase):
         topic = self.topic()
         for value in ("a", "b"):
             self.library.produce_message(topic, value)
-        with self.assertRaisesRegex(VerificationFailed, r"holds 2 record\(s\), expected 3:[\s\S]*#2  missing   expected 'c'"):
+        with self.assertRaisesRegex(VerificationFailed, r"holds 2 record\(s\), expected 3:[\s\S]*#2  missing   "
+                                                        r"expected 'c'"):
             self.library.consume_should_equal(topic, "a", "b", "c", timeout="1s")
-        with self.assertRaisesRegex(VerificationFailed, r"holds 2 record\(s\), expected 1:[\s\S]*#1  extra     found 'b' at partition 0 offset 1"):
+        with self.assertRaisesRegex(VerificationFailed, r"holds 2 record\(s\), expected 1:[\s\S]*#1  extra     "
+                                                        r"found 'b' at partition 0 offset 1"):
             self.library.consume_should_equal(topic, "a", timeout="1s")
         with self.assertRaisesRegex(VerificationFailed, r"#1  differs   expected 'x', found 'b' at partition 0 offset 1"):
             self.library.consume_should_equal(topic, "a", "x", timeout="1s")
 
-    def test_invalid_topic_name(self):
-        for bad in ("has space", "", "..", "x" * 250, "slash/topic"):
-            with self.subTest(bad=bad), self.assertRaisesRegex(KafkaPersistenceError, "Invalid topic name|Topic name is empty"):
-                self.library.produce_message(bad, "v")
-
     def test_value_larger_than_the_broker_accepts(self):
         topic = self.topic()
-        with self.assertRaisesRegex(KafkaPersistenceError, r"Record of 2097152 bytes to topic .* larger than the broker accepts"):
+        with self.assertRaisesRegex(KafkaPersistenceError,
+                                    r"Record of 2097152 bytes to topic .* larger than the broker accepts"):
             self.library.produce_message(topic, b"x" * 2 * 1024 * 1024)
         self.library.produce_message(topic, "small still works")
         self.library.consume_should_equal(topic, "small still works")
@@ -98,22 +108,42 @@ class MessageKeywordsTest(BrokerTestCase):
         with self.assertRaisesRegex(KafkaPersistenceError,
                                     rf"^Cannot send to topic '{topic}': Unrecognized partition 5 .*create it with more"):
             self.library.produce_message(topic, "v", partition=5)
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid partition -1: partitions are numbered from 0\.$"):
-            self.library.produce_message(topic, "v", partition=-1)
+
+    def test_tombstones_are_sent_and_expected(self):
+        topic = self.topic()
+        self.library.produce_message(topic, "v1", key="k1")
+        stored = self.library.produce_message(topic, None, key="k1")
+        self.assertEqual(stored.offset, 1)
+        self.library.consume_should_equal(topic, "v1", None)
+        self.assertIsNone(self.library.read_messages(topic)[1].value)
+        with self.assertRaisesRegex(VerificationFailed, r"#1  differs   expected 'None', found None"):
+            self.library.consume_should_equal(topic, "v1", "None", timeout="1s")
+
+    def test_a_record_needs_a_key_or_a_value(self):
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^A record to topic 't' needs a key or a value: a null "
+                                                           r"value \(a tombstone\) deletes the records of its key"):
+            self.library.produce_message("t", None)
+
+    def test_compacted_topic_needs_keys(self):
+        topic = self.topic()
+        self.library.create_topic(topic, **{"cleanup.policy": "compact"})
+        with self.assertRaisesRegex(KafkaPersistenceError, rf"^Record to topic '{topic}' was refused: the topic is "
+                                                           r"compacted \(cleanup.policy=compact\), so every record "
+                                                           r"needs a key: give key=\.\.\.$"):
+            self.library.produce_message(topic, "no key")
+        self.library.produce_message(topic, "keyed", key="k")
+
+    def test_bad_topic_config_leads_with_the_brokers_reason(self):
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Creating topic 'bad-config' failed: Invalid value abc "
+                                                           r"for configuration retention.ms: Not a number of type LONG "
+                                                           r"\(InvalidConfigurationError\)$"):
+            self.library.create_topic("bad-config", **{"retention.ms": "abc"})
 
     def test_create_topic_twice(self):
         topic = self.topic()
         self.library.create_topic(topic)
         with self.assertRaisesRegex(KafkaPersistenceError, rf"^Topic '{topic}' already exists: use a new name"):
             self.library.create_topic(topic)
-
-    def test_negative_downtime(self):
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid downtime '-1s': it must not be negative\.$"):
-            self.library.restart_broker("graceful", downtime="-1s")
-
-    def test_unknown_restart_mode(self):
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^Unknown restart mode 'reboot': use one of graceful, kill\.$"):
-            self.library.restart_broker("reboot")
 
     def test_broker_logs(self):
         self.assertIn("Kafka Server started", self.library.get_broker_logs())
@@ -122,16 +152,18 @@ class MessageKeywordsTest(BrokerTestCase):
     def test_container_is_labelled_for_the_sweep(self):
         client = docker.from_env()
         names = [c.name for c in client.containers.list(filters={"label": LABEL})]
-        self.assertIn(self.library.ctx.broker.name, names)
+        self.assertIn(self.node().name, names)
 
 
 class RestartTest(BrokerTestCase):
     def test_graceful_restart_keeps_data_and_reports_timings(self):
         topic = self.topic()
         self.library.produce_message(topic, "Persistent Message")
-        name = self.library.ctx.broker.name
+        node = self.node()
+        container_id = node.state() and node._container.id
         report = self.library.restart_broker("graceful")
-        self.assertEqual(self.library.ctx.broker.name, name, "restart must keep the same container")
+        self.assertEqual(self.node()._container.id, container_id, "restart must keep the same container")
+        self.assertEqual(report.node, 1)
         self.assertTrue(report.clean_shutdown, report)
         self.assertGreater(report.recovery, 0)
         self.assertGreaterEqual(report.downtime, report.recovery)
@@ -152,18 +184,49 @@ class RestartTest(BrokerTestCase):
     def test_produce_to_a_frozen_broker_fails_in_time_and_nothing_is_lost(self):
         topic = self.topic()
         self.library.produce_message(topic, "before the freeze")
-        container = self.library.ctx.broker._docker
-        container.pause()  # SIGSTOP-like: the broker holds the connection but answers nothing
+        self.library.pause_broker()  # SIGSTOP-like: the broker holds the connection but answers nothing
         try:
             with self.assertRaisesRegex(KafkaPersistenceError,
                                         rf"^Record to topic '{topic}' was not acknowledged within 3 s"):
                 self.library.produce_message(topic, "into the void", timeout="3s")
         finally:
-            container.unpause()
+            self.library.resume_broker()
+            forget_frozen_producer_sockets()
         self.library.produce_message(topic, "after the thaw")
         records = [r.value for r in self.library.read_messages(topic)]
         self.assertEqual(records[0], "before the freeze")
         self.assertEqual(records[-1], "after the thaw")
+
+    def test_each_produce_gets_its_own_timeout(self):
+        """The producer is kept between calls, but a later call's timeout is that call's, not the first one's."""
+        topic = self.topic()
+        self.library.produce_message(topic, "first", timeout="3s")
+        self.library.pause_broker()
+        try:
+            started = time.monotonic()
+            with self.assertRaisesRegex(KafkaPersistenceError, r"not acknowledged within 6 s"):
+                self.library.produce_message(topic, "waits longer", timeout="6s")
+            self.assertGreaterEqual(time.monotonic() - started, 5.5)
+        finally:
+            self.library.resume_broker()
+            forget_frozen_producer_sockets()
+
+    def test_a_port_taken_while_the_broker_is_down_is_named(self):
+        self.library.stop_broker()
+        port = int(self.bootstrap.split(":")[1])
+        squatter = socket.socket()
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the broker's old connections linger
+        try:
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+            with self.assertRaisesRegex(KafkaPersistenceError, rf"^Docker could not start kpl-\w+-1 again on "
+                                                               rf"127\.0\.0\.1:{port}: .*Another process took the port"):
+                self.library.start_broker()
+        finally:
+            squatter.close()
+            if self.node().expected == "stopped":
+                self.library.start_broker()
+        self.library.produce_message(self.topic(), "back on its port")
 
     def test_raw_client_address_survives_three_restarts(self):
         topic = self.topic()
@@ -171,7 +234,7 @@ class RestartTest(BrokerTestCase):
         try:
             producer.send(topic, b"before").get(timeout=30)
             for mode in ("graceful", "kill", "graceful"):
-                self.library.restart_broker(mode)
+                self.library.restart_broker(mode=mode)
                 producer.send(topic, f"after {mode}".encode()).get(timeout=30)
         finally:
             producer.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 import tracemalloc
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from .history import SendHistory
 from .payload import make_payload, parse_payload
@@ -46,7 +46,7 @@ def measure(n: int = 1_000_000, size: int = 100) -> list[tuple[str, int, float, 
     values = [make_payload("measure", seq, size) for seq in range(min(n, 200_000))]
     _, secs = _timed(lambda: [parse_payload(v) for v in values])
     rows.append(("parse_payload", len(values), secs, None))
-    del values
+    values = None  # free them before the next stage
 
     history, secs = _timed(lambda: _fill(n))
     rows.append(("history fill (new_send+acked)", n, secs, None))
@@ -54,7 +54,7 @@ def measure(n: int = 1_000_000, size: int = 100) -> list[tuple[str, int, float, 
     verdict, secs = _timed(lambda: check(history, consumed))
     assert verdict.passed and verdict.read == n, verdict.summary()
     rows.append(("check", n, secs, None))
-    del consumed
+    consumed = None
     _, secs = _timed(lambda: fault_figures(history))
     rows.append(("fault_figures", n, secs, None))
     del history

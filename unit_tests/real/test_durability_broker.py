@@ -14,7 +14,7 @@ from .broker_case import BrokerTestCase
 
 class DurabilityOnRealBrokerTest(BrokerTestCase):
     def history(self, topic):
-        return self.library.ctx.durability_runs[topic].history
+        return self.library.ctx.runs[topic].history
 
     def raw_producer(self):
         return KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
@@ -25,8 +25,8 @@ class DurabilityOnRealBrokerTest(BrokerTestCase):
         self.library.start_background_producer(topic, rate=500)
         sent = self.library.produce_records(topic + "-sync", 2000, size=64, keys=5)
         self.assertEqual(sent.acknowledged, 2000)
-        self.library.restart_broker("graceful")
-        self.library.restart_broker("kill")
+        self.library.restart_broker(mode="graceful")
+        self.library.restart_broker(mode="kill")
         counts = self.library.stop_background_producer(topic)
         self.assertGreater(counts.acknowledged, 0)
         verdict = self.library.verify_no_acknowledged_records_lost(topic)
@@ -100,19 +100,9 @@ class DurabilityOnRealBrokerTest(BrokerTestCase):
         verdict = self.library.verify_no_acknowledged_records_lost(topic)
         self.assertEqual((verdict.foreign, verdict.read), (1, 4))
 
-    def test_bad_input(self):
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid size 5: payload size 5 is smaller"):
-            self.library.produce_records(self.topic(), 10, size=5)
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid count 0"):
-            self.library.produce_records(self.topic(), 0)
+    def test_nothing_to_verify(self):
         with self.assertRaisesRegex(KafkaPersistenceError, r"^Nothing was produced to 'never-used'"):
             self.library.verify_no_acknowledged_records_lost("never-used")
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^No background producer writes to 'idle'"):
-            self.library.stop_background_producer("idle")
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid keys -1"):
-            self.library.produce_records(self.topic(), 5, keys=-1)
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid rate -1"):
-            self.library.start_background_producer(self.topic(), rate=-1)
 
     def test_verify_while_the_background_producer_runs(self):
         topic = self.topic()

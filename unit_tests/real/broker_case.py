@@ -27,3 +27,7 @@ class BrokerTestCase(unittest.TestCase):
 
     def topic(self) -> str:
         return f"{self._testMethodName}-{uuid.uuid4().hex[:6]}"
+
+    def node(self, node_id: int = 1):
+        """The library's node object (container access for tests that make faults by hand)."""
+        return self.library.ctx.cluster.nodes[node_id]

@@ -1,0 +1,220 @@
+"""One Kafka node in one container: created under a name we chose, stopped and started in place.
+
+Why not testcontainers' ``KafkaContainer``: it only knows Confluent's start
+scripts, and the port it advertises is an ephemeral one that Docker changes on
+every start. Why not ``DockerContainer.stop()`` to restart: it *removes* the
+container and its data. So a node is a plain container, created by name through
+docker-py (a Ctrl-C between "created" and "started" still leaves us its name to
+remove), published on a host port we chose, and restarted as the very same container.
+"""
+
+import dataclasses
+import enum
+
+import docker
+from docker.errors import APIError, NotFound
+from requests.exceptions import RequestException
+
+from ..errors import KafkaPersistenceError
+from .engine import first_line
+from .environment import CLIENT_PORT, NodeSpec
+
+JAVA_PID_FILE = "/run/kpl/java.pid"  # written by the image's entrypoint in power-loss mode
+STOP_WAIT_MARGIN_SECONDS = 30
+
+
+class StopMode(enum.Enum):
+    """How a node goes down. Robot converts ``graceful``, ``kill``, ``power-loss`` (any case)."""
+
+    GRACEFUL = "graceful"
+    """SIGTERM: Kafka shuts down in a controlled way (SIGKILL after the library's ``stop_timeout``)."""
+    KILL = "kill"
+    """SIGKILL of the broker process: a crash. The host's page cache keeps every write it made."""
+    POWER_LOSS = "power-loss"
+    """The node stops at once and every write it had not fsynced is gone (``Start Kafka power_loss=True``)."""
+
+    @classmethod
+    def parse(cls, value: "StopMode | str") -> "StopMode":
+        """The member for ``value`` (for Python callers; Robot converts by itself)."""
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower().replace("_", "-")
+        for member in cls:
+            if member.value == text:
+                return member
+        raise KafkaPersistenceError(
+            f"Unknown restart mode '{value}': use one of {', '.join(m.value for m in cls)}.")
+
+
+class PortTaken(Exception):
+    """Docker could not publish the node's host port: another process holds it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerState:
+    """What Docker says about a node's container right now."""
+
+    status: str  # created | running | paused | restarting | exited | dead | removed
+    exit_code: int = 0
+    oom_killed: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def describe(self) -> str:
+        if self.status == "removed":
+            return "was removed"
+        if self.status in ("exited", "dead"):
+            return f"exited (exit code {self.exit_code}{', out of memory' if self.oom_killed else ''})"
+        return f"is {self.status}"
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeOptions:
+    """Container options that depend on the faults a cluster was started for."""
+
+    power_loss: bool = False  # log directory on the image's volatile filesystem (FUSE)
+    heap: str = ""  # KAFKA_HEAP_OPTS, e.g. "-Xmx384m -Xms384m"; "" keeps the image's default
+
+
+class Node:
+    """One node's container and the fixed address clients use for it (brokers only)."""
+
+    def __init__(self, client: docker.DockerClient, spec: NodeSpec, container, image: str,
+                 client_port: int | None, options: NodeOptions):
+        self._client = client
+        self.spec = spec
+        self._container = container
+        self.image = image
+        self.client_port = client_port
+        self.options = options
+        self.expected = "running"  # what the library last did to it: running | stopped | paused
+
+    @property
+    def node_id(self) -> int:
+        return self.spec.node_id
+
+    @property
+    def name(self) -> str:
+        return self._container.name
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.client_port}" if self.client_port else ""
+
+    @classmethod
+    def create(cls, client: docker.DockerClient, image: str, spec: NodeSpec, environment: dict[str, str],
+               network: str, labels: dict[str, str], client_port: int | None, options: NodeOptions) -> "Node":
+        """Create (not start) the container; on any failure, even Ctrl-C, nothing is left by that name."""
+        kwargs = dict(
+            name=spec.hostname, hostname=spec.hostname, environment=environment, labels=labels,
+            network=network, detach=True, cap_add=["NET_ADMIN"],  # iptables in its own namespace
+        )
+        if options.heap:
+            kwargs["environment"] = {**environment, "KAFKA_HEAP_OPTS": options.heap}
+        if client_port:
+            kwargs["ports"] = {f"{CLIENT_PORT}/tcp": ("127.0.0.1", client_port)}
+        if options.power_loss:
+            kwargs["environment"] = {**kwargs["environment"], "KPL_POWER_LOSS": "1"}
+            kwargs.update(user="root", devices=["/dev/fuse:/dev/fuse:rwm"], cap_add=["NET_ADMIN", "SYS_ADMIN"])
+        try:
+            container = client.containers.create(image, **kwargs)
+        except BaseException:
+            remove_by_name(client, spec.hostname)
+            raise
+        return cls(client, spec, container, image, client_port, options)
+
+    def start(self) -> None:
+        """Start the container; PortTaken when its host port is held by someone else."""
+        try:
+            self._container.start()
+        except APIError as error:
+            text = str(error)
+            if "port is already allocated" in text or "address already in use" in text:
+                raise PortTaken(first_line(error)) from None
+            raise KafkaPersistenceError(
+                f"Docker could not start {self.name} ({self.image}): {error.explanation or first_line(error)}"
+            ) from None
+        self.expected = "running"
+
+    def stop(self, mode: StopMode, stop_timeout: float) -> int:
+        """Bring the node down in ``mode`` and return the exit code once the container has stopped."""
+        container = self._container
+        if mode is StopMode.GRACEFUL:
+            container.stop(timeout=int(max(1, stop_timeout)))  # SIGTERM, SIGKILL after stop_timeout
+        elif mode is StopMode.KILL and self.options.power_loss:
+            # Only the broker process dies; the entrypoint then writes the filesystem's
+            # buffered data through, as a host's page cache survives a process crash.
+            self.exec(["sh", "-c", f"kill -KILL $(cat {JAVA_PID_FILE})"])
+        else:
+            if mode is StopMode.POWER_LOSS and not self.options.power_loss:
+                raise KafkaPersistenceError(
+                    f"Power loss needs a cluster started for it: call 'Start Kafka    power_loss=True' "
+                    f"(node {self.node_id} was started without it).")
+            container.kill(signal="SIGKILL")  # every process of the container at once
+        try:
+            result = container.wait(timeout=stop_timeout + STOP_WAIT_MARGIN_SECONDS)
+        except RequestException:
+            raise KafkaPersistenceError(
+                f"{self.name} did not stop within {stop_timeout + STOP_WAIT_MARGIN_SECONDS:g} s after {mode.value}."
+            ) from None
+        self.expected = "stopped"
+        return int(result.get("StatusCode", -1))
+
+    def pause(self) -> None:
+        self._container.pause()
+        self.expected = "paused"
+
+    def unpause(self) -> None:
+        self._container.unpause()
+        self.expected = "running"
+
+    def state(self) -> ContainerState:
+        """Docker's view now (one inspect call)."""
+        try:
+            self._container.reload()
+        except NotFound:
+            return ContainerState("removed")
+        state = self._container.attrs.get("State", {})
+        return ContainerState(state.get("Status", "unknown"), int(state.get("ExitCode", 0) or 0),
+                              bool(state.get("OOMKilled")))
+
+    def ip_address(self, network: str) -> str:
+        """The node's address on the cluster's private network."""
+        self._container.reload()
+        return self._container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+    def exec(self, command: list[str]) -> tuple[int, str]:
+        """Run a command in the node as root; return (exit code, output)."""
+        result = self._container.exec_run(command, user="root", demux=False)
+        return result.exit_code, (result.output or b"").decode("utf-8", "replace")
+
+    def logs(self, tail: int | None = None, since: float | None = None) -> str:
+        """The container's output, across all its restarts."""
+        try:
+            options = {"tail": tail if tail else "all"}
+            if since is not None:
+                options["since"] = int(since)
+            return self._container.logs(**options).decode("utf-8", "replace")
+        except (NotFound, APIError) as error:
+            return f"(no logs: {first_line(error)})"
+
+    def remove(self) -> "str | None":
+        """Remove the container and its data; None when done or already gone, else why not."""
+        try:
+            self._container.remove(force=True, v=True)
+        except NotFound:
+            pass
+        except (APIError, RequestException) as error:
+            return f"could not remove {self.name}: {first_line(error)}"
+        return None
+
+
+def remove_by_name(client: docker.DockerClient, name: str) -> None:
+    """Best effort, for a container whose creation was interrupted."""
+    try:
+        client.api.remove_container(name, force=True, v=True)
+    except (NotFound, APIError, RequestException):
+        pass
+

@@ -1,0 +1,174 @@
+"""Wait until a cluster really serves clients, with a deadline and a report of what we saw.
+
+A log line is not readiness: container logs accumulate across restarts, and a
+broker logs "started" before its listeners serve every partition. So we ask as
+clients would:
+
+* every broker the library keeps up is registered, and advertises the address
+  we publish it on;
+* each broker that was (re)started answers on its own address itself (after a
+  quick kill and restart, the others still list the broker's old, dead session
+  for a few seconds, so the cluster's view alone would call it back too soon);
+* each controller that was (re)started has caught up with the quorum again;
+* every partition has a leader, and a record sent with ``acks=all`` is acknowledged.
+
+The clients (librdkafka) are made once per wait and reconnect by themselves with
+a short backoff, instead of being built anew for every attempt.
+"""
+
+import time
+
+import confluent_kafka
+from confluent_kafka.admin import AdminClient
+from kafka.errors import KafkaError
+
+from ..clients.admin import admin_client
+from ..clients.connection import Connection
+from ..clients.quiet import quiet_kafka_client_logs
+
+PROBE_TOPIC = "kafka-persistence-library-probe"
+POLL_INTERVAL_SECONDS = 0.1
+# One attempt's budget: short, so a container that died (e.g. a bad broker property)
+# is noticed within seconds, not after a long client timeout.
+ATTEMPT_SECONDS = 3.0
+# A broker that advertises another address than the one we publish cannot be reached
+# by clients, ever: after this many attempts that saw it, stop waiting and say so.
+WRONG_ADDRESS_ATTEMPTS = 5
+QUICK_RECONNECT = {"reconnect.backoff.ms": 20, "reconnect.backoff.max.ms": 200, "log_level": 0}
+
+
+class NotReady(Exception):
+    """The deadline passed, or waiting cannot help; the message says what the last attempt saw."""
+
+
+def wait_until_ready(connection: Connection, brokers: dict[int, str], timeout: float, why_down=lambda: None,
+                     restarted: "set[int] | None" = None, controllers_since: "dict[int, float] | None" = None) -> float:
+    """Block until the cluster serves; return seconds waited.
+
+    ``brokers`` maps node id -> advertised address of every broker that should be up;
+    ``restarted`` are those that must answer themselves; ``controllers_since`` maps
+    controller ids to the wall-clock time (s) after which they must have caught up.
+    ``why_down`` returns a reason when a container died, so we stop waiting at once.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    probe = _Probe(connection, brokers, restarted or set())
+    last_seen = "no attempt yet"
+    wrong_address_seen = 0
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NotReady(f"not ready after {timeout:g} s; last attempt: {last_seen}")
+            reason = why_down()
+            if reason:
+                raise NotReady(f"{reason}; last attempt: {last_seen}")
+            budget = max(0.5, min(remaining, ATTEMPT_SECONDS))
+            problem = probe.problem(budget) or _quorum_problem(connection, controllers_since or {}, budget)
+            if problem is None:
+                problem = probe.produce(budget)
+                if problem is None:
+                    return time.monotonic() - started
+            last_seen = problem
+            if "advertises" in problem:
+                wrong_address_seen += 1
+                if wrong_address_seen >= WRONG_ADDRESS_ATTEMPTS:
+                    raise NotReady(problem)
+            time.sleep(POLL_INTERVAL_SECONDS)
+    finally:
+        probe.close()
+
+
+class _Probe:
+    """The librdkafka clients one wait uses: a cluster-wide admin, one per restarted broker, a producer."""
+
+    def __init__(self, connection: Connection, brokers: dict[int, str], restarted: set[int]):
+        self._brokers = brokers
+        self._admin = AdminClient(connection.librdkafka(QUICK_RECONNECT))
+        self._connection = connection
+        self._unanswered = {node_id for node_id in restarted if node_id in brokers}
+        self._producer = confluent_kafka.Producer(connection.librdkafka({
+            **QUICK_RECONNECT, "acks": "all", "enable.idempotence": False, "linger.ms": 0}))
+
+    def problem(self, budget: float) -> "str | None":
+        """What keeps the cluster from serving, or None."""
+        try:
+            metadata = self._admin.list_topics(timeout=budget)
+        except confluent_kafka.KafkaException as error:
+            return f"no metadata: {_reason(error)}"
+        registered = {b.id: f"{b.host}:{b.port}" for b in metadata.brokers.values()}
+        for node_id, address in self._brokers.items():
+            if node_id in registered and registered[node_id] != address:
+                return (f"broker {node_id} advertises {registered[node_id]}, not {address} where it is published: "
+                        f"clients cannot reach it (a wrong advertised.listeners?)")
+        missing = sorted(set(self._brokers) - set(registered))
+        if missing:
+            return f"broker(s) {', '.join(map(str, missing))} not registered yet (registered: {sorted(registered)})"
+        for node_id in sorted(self._unanswered):
+            problem = self._answers_itself(node_id, budget)
+            if problem:
+                return problem
+            self._unanswered.discard(node_id)
+        leaderless = [f"{topic.topic}-{p.id}" for topic in metadata.topics.values()
+                      for p in topic.partitions.values() if p.leader < 0]
+        if leaderless:
+            return f"no leader yet for {', '.join(sorted(leaderless)[:5])}"
+        return None
+
+    def _answers_itself(self, node_id: int, budget: float) -> "str | None":
+        """A broker serves requests only once the controller has unfenced it, so an answer on its
+        own address means this incarnation is back. A fresh client sends its first request to the
+        bootstrap address it was given, and the metadata names the connection that answered."""
+        address = self._brokers[node_id]
+        own = AdminClient({**self._connection.librdkafka(QUICK_RECONNECT), "bootstrap.servers": address})
+        try:
+            answered_by = own.list_topics(timeout=budget).orig_broker_name.split("/")[0]
+        except confluent_kafka.KafkaException as error:
+            return f"broker {node_id} does not answer on {address} yet: {_reason(error)}"
+        return None if answered_by == address else f"broker {node_id} does not answer on {address} yet"
+
+    def produce(self, budget: float) -> "str | None":
+        """None when a record sent with acks=all was acknowledged within ``budget``."""
+        outcome: list = []
+        try:
+            self._producer.produce(PROBE_TOPIC, b"ready?", on_delivery=lambda error, _msg: outcome.append(error))
+        except (BufferError, confluent_kafka.KafkaException) as error:
+            return f"probe not sent: {error}"
+        deadline = time.monotonic() + budget
+        while not outcome and time.monotonic() < deadline:
+            self._producer.poll(min(0.1, max(0.0, deadline - time.monotonic())))
+        if not outcome:
+            return f"probe record not acknowledged within {budget:g} s"
+        return None if outcome[0] is None else f"probe record refused: {outcome[0].str()}"
+
+    def close(self) -> None:
+        self._producer.purge()
+        self._producer.flush(0)
+
+
+def _quorum_problem(connection: Connection, controllers_since: dict[int, float], budget: float) -> "str | None":
+    """Restarted controllers must have fetched from the quorum leader since they started."""
+    if not controllers_since:
+        return None
+    with quiet_kafka_client_logs():
+        try:
+            admin = admin_client(connection, budget)
+            try:
+                partition = admin.describe_metadata_quorum()["topics"][0]["partitions"][0]
+            finally:
+                admin.close()
+        except (KafkaError, OSError) as error:
+            return f"no quorum answer: {type(error).__name__}: {error}"[:300]
+    leader = partition["leader_id"]
+    if leader < 0:
+        return "the controller quorum has no leader"
+    voters = {v["replica_id"]: v for v in partition["current_voters"]}
+    for node_id, since in controllers_since.items():
+        voter = voters.get(node_id)
+        if node_id != leader and (voter is None or voter["last_caught_up_timestamp"] < since * 1000):
+            return f"controller {node_id} has not caught up with the quorum (leader {leader}) yet"
+    return None
+
+
+def _reason(error: confluent_kafka.KafkaException) -> str:
+    return error.args[0].str() if error.args and hasattr(error.args[0], "str") else str(error)

@@ -1,0 +1,48 @@
+"""What a producer is promised: ``acks`` and idempotence, chosen by the test (pure)."""
+
+import enum
+
+from ..errors import KafkaPersistenceError
+
+
+class Acks(enum.IntEnum):
+    """How many replicas must have a record before the producer calls it acknowledged.
+
+    Robot converts ``all``, ``1``, ``0`` (and ``-1``, ``leader``, ``none``).
+    """
+
+    ALL = -1
+    """Every replica in the in-sync set (and at least ``min.insync.replicas``)."""
+    LEADER = 1
+    """The partition leader alone: lost when the leader dies before followers copied it."""
+    NONE = 0
+    """Nobody: the producer does not wait, so nothing is ever acknowledged."""
+
+    @classmethod
+    def parse(cls, value: "Acks | int | str") -> "Acks":
+        """The member for ``value`` (for Python callers; Robot converts by itself)."""
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower()
+        for member in cls:
+            if text in (member.name.lower(), str(member.value)) or (text == "all" and member is cls.ALL):
+                return member
+        raise KafkaPersistenceError(f"Invalid acks '{value}': use all, 1 or 0.")
+
+    @property
+    def kafka_python(self) -> "str | int":
+        return "all" if self is Acks.ALL else int(self)
+
+    @property
+    def text(self) -> str:
+        return "all" if self is Acks.ALL else str(int(self))
+
+
+def idempotence(acks: Acks, idempotent: "bool | None") -> bool:
+    """Idempotence is on by default with acks=all (as in Kafka's clients) and impossible without it."""
+    if idempotent is None:
+        return acks is Acks.ALL
+    if idempotent and acks is not Acks.ALL:
+        raise KafkaPersistenceError(
+            f"An idempotent producer needs acks=all, not acks={acks.text}: drop idempotent=True, or use acks=all.")
+    return bool(idempotent)

@@ -1,0 +1,66 @@
+"""Read a topic from its beginning to its end, as a test's expectation needs it."""
+
+import time
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from ..errors import KafkaPersistenceError
+from .connection import Connection
+from .records import Record
+
+
+def read_topic(connection: Connection, topic: str, timeout: float) -> list[Record] | None:
+    """Read every record of ``topic`` from the earliest offset to the end offsets seen at the start.
+
+    A fresh consumer with no group: it commits nothing, so reading twice gives the
+    same answer. Returns None when the topic does not exist. Raises when the end
+    is not reached within ``timeout`` (never returns a silent partial read).
+    """
+    deadline = time.monotonic() + timeout
+    consumer = KafkaConsumer(**connection.kafka_python(
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        allow_auto_create_topics=False,
+        request_timeout_ms=max(int(timeout * 1000), 5000) + 1000,
+        bootstrap_timeout_ms=int(max(timeout, 1.0) * 1000),
+    ))
+    try:
+        partitions = sorted(consumer.partitions_for_topic(topic) or ())
+        if not partitions:
+            return None
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        end = consumer.end_offsets(assigned)
+        records: list[Record] = []
+        while any(consumer.position(tp) < end[tp] for tp in assigned):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                behind = {tp.partition: end[tp] - consumer.position(tp) for tp in assigned}
+                raise KafkaPersistenceError(
+                    f"Reading topic '{topic}' did not reach its end within {timeout:g} s "
+                    f"(read {len(records)} records; still behind per partition: {behind})."
+                )
+            batch = consumer.poll(timeout_ms=int(min(remaining, 1.0) * 1000))
+            for tp, messages in batch.items():
+                records.extend(_record(m) for m in messages if m.offset < end[tp])
+        records.sort(key=lambda r: (r.partition, r.offset))
+        return records
+    except KafkaError as error:
+        raise KafkaPersistenceError(f"Reading topic '{topic}' from {connection.bootstrap} failed: {error}") from None
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _record(message) -> Record:
+    return Record(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=tuple((name, value) for name, value in (message.headers or [])),
+        timestamp=message.timestamp,
+    )

@@ -1,0 +1,1 @@
+"""Faults beyond a container restart: which node suffers, network cuts."""

@@ -1,0 +1,215 @@
+"""Keywords that make a node fail: restart, stop and start, pause and resume."""
+
+import time
+from datetime import timedelta
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.utils import DotDict
+
+from ..broker.cluster import Cluster
+from ..broker.node import StopMode
+from ..clients.admin import partition_states
+from ..durability.run import faults_marked
+from ..errors import KafkaPersistenceError
+from ..timeouts import to_seconds
+from .context import LibraryContext
+from .targets import METADATA_TIMEOUT_SECONDS, select_nodes
+
+
+class FaultKeywords:
+    ctx: LibraryContext
+
+    @keyword(tags=["faults"])
+    def restart_broker(self, mode: "StopMode | str" = StopMode.GRACEFUL, downtime: timedelta = timedelta(0),
+                       broker: "int | str | None" = None, topic: "str | None" = None, partition: int = 0) -> DotDict:
+        """Stops and starts the same node container(s), data kept, and returns once the cluster serves again.
+
+        ``broker`` chooses the node: a node id, ``leader`` or ``follower`` (of
+        ``topic`` / ``partition``, 0 by default), ``controller`` (the active KRaft
+        controller), ``all`` (every broker at once) or ``random`` (the choice and
+        its seed are logged). On a single broker it may be left out.
+
+        ``mode``:
+        - ``graceful``: SIGTERM, and Kafka shuts down in a controlled way (Docker
+          sends SIGKILL only after the library's ``stop_timeout``; the returned
+          ``clean_shutdown`` says whether that happened).
+        - ``kill``: SIGKILL of the broker process (a crash). The host's page
+          cache keeps every write it made, fsynced or not.
+        - ``power-loss``: the node stops at once and every write it had not
+          fsynced is lost (needs ``Start Kafka    power_loss=True``).
+
+        ``downtime`` is how long the node stays down (e.g. ``5s``). ``mode`` and
+        ``downtime`` come first, as they did before clusters existed.
+
+        Returns when the node is back in the cluster, a produce with
+        ``acks=all`` is acknowledged and every partition has a leader. The
+        result has ``node`` (the id, or a list for ``all``), ``mode``,
+        ``downtime`` (seconds from the stop to serving again), ``recovery``
+        (seconds from the start to serving), ``stop``, ``exit_code``,
+        ``clean_shutdown`` and, with ``topic``, the partition's ``leader``
+        afterwards. Clients of your own should set a short reconnect backoff
+        (librdkafka: ``reconnect.backoff.max.ms=1000``; its default grows to
+        10 s, so a client created before the restart may wait that long after
+        this keyword returns).
+
+        | `Restart Broker`
+        | ${restart} =    `Restart Broker`    mode=kill    downtime=3s
+        | Should Be True    ${restart.recovery} < 30
+        | ${restart} =    `Restart Broker`    broker=leader    topic=orders    mode=kill
+        | Should Not Be Equal    ${restart.leader}    ${restart.node}
+        """
+        mode = StopMode.parse(mode)
+        seconds = to_seconds(downtime, "downtime", allow_zero=True)
+        cluster = self.ctx.require_cluster()
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        self._require_expected(cluster, selection.node_ids, "running", "Restart Broker")
+        settings = self.ctx.settings
+        with faults_marked(list(self.ctx.runs.values()), mode.value, selection.target, time.monotonic):
+            report = cluster.restart(selection.node_ids, mode, seconds, settings.restart_timeout,
+                                     settings.stop_timeout)
+        exit_codes = ", ".join(f"node {i}: {code}" for i, code in report.exit_codes.items())
+        how = ("clean shutdown" if report.clean_shutdown else
+               f"NOT clean: Docker had to SIGKILL after {settings.stop_timeout:g} s" if mode is StopMode.GRACEFUL
+               else mode.value)
+        logger.info(f"Restarted {selection.target} ({mode.value}, {how}; exit codes {exit_codes}): stopping took "
+                    f"{report.stop_seconds:.2f} s, down for {report.downtime_seconds:.2f} s, recovery took "
+                    f"{report.recovery_seconds:.2f} s. Addresses unchanged: {cluster.bootstrap}.")
+        if mode is StopMode.GRACEFUL and not report.clean_shutdown:
+            logger.warn(f"Graceful restart of {selection.target} was not clean: a node did not stop within "
+                        f"{settings.stop_timeout:g} s and was killed.")
+        result = DotDict(node=_one_or_all(selection.node_ids), mode=mode.value,
+                         downtime=round(report.downtime_seconds, 3), recovery=round(report.recovery_seconds, 3),
+                         stop=round(report.stop_seconds, 3), exit_code=_one_or_all(list(report.exit_codes.values())),
+                         clean_shutdown=report.clean_shutdown)
+        if topic:
+            result.leader = self._leader(cluster, topic, partition)
+            logger.info(f"Leader of {topic}-{partition} afterwards: node {result.leader}.")
+        return result
+
+    @keyword(tags=["faults"])
+    def stop_broker(self, broker: "int | str | None" = None, mode: "StopMode | str" = StopMode.GRACEFUL,
+                    topic: "str | None" = None, partition: int = 0) -> DotDict:
+        """Stops node(s) and leaves them down until `Start Broker`, e.g. to produce while they are away.
+
+        ``broker`` and ``mode`` as in `Restart Broker`. With too few brokers
+        left for ``min.insync.replicas``, sends with ``acks=all`` fail (the ISR
+        is too small), and `Produce Message` says so. Returns ``node`` and
+        ``exit_code``.
+
+        | `Stop Broker`    broker=follower    topic=orders
+        | Run Keyword And Expect Error    *not enough in-sync replicas*    `Produce Message`    orders    x
+        | `Start Broker`    all
+        """
+        mode = StopMode.parse(mode)
+        cluster = self.ctx.require_cluster()
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        self._require_expected(cluster, selection.node_ids, "running", "Stop Broker")
+        began = time.monotonic()
+        exit_codes = cluster.stop(selection.node_ids, mode, self.ctx.settings.stop_timeout)
+        for node_id in selection.node_ids:
+            self.ctx.open_faults.begin(f"node {node_id}", list(self.ctx.runs.values()), mode.value,
+                                       f"node {node_id}", began)
+        logger.info(f"Stopped {selection.target} ({mode.value}); exit codes {exit_codes}. It stays down until "
+                    f"'Start Broker'.")
+        return DotDict(node=_one_or_all(selection.node_ids), exit_code=_one_or_all(list(exit_codes.values())))
+
+    @keyword(tags=["faults"])
+    def start_broker(self, broker: "int | str | None" = None) -> DotDict:
+        """Starts stopped node(s) again (a node id, or ``all`` for every stopped node) and waits until served.
+
+        Returns ``node`` and ``recovery`` (seconds from the start until the
+        cluster served again).
+
+        | `Stop Broker`    broker=2
+        | `Start Broker`    broker=2
+        """
+        cluster = self.ctx.require_cluster()
+        stopped = [n.node_id for n in cluster.nodes.values() if n.expected == "stopped"]
+        if str(broker).strip().lower() == "all" or (broker is None and len(cluster.nodes) == 1):
+            node_ids = stopped
+            if not node_ids:
+                raise KafkaPersistenceError("No node is stopped: 'Start Broker' starts what 'Stop Broker' stopped.")
+        else:
+            node_ids = select_nodes(self.ctx, cluster, broker, None, 0).node_ids
+            self._require_expected(cluster, node_ids, "stopped", "Start Broker")
+        recovery = cluster.start_again(node_ids, self.ctx.settings.restart_timeout)
+        ended = time.monotonic()
+        for node_id in node_ids:
+            self.ctx.open_faults.end(f"node {node_id}", ended)
+        logger.info(f"Started node(s) {', '.join(map(str, node_ids))} again; the cluster served after "
+                    f"{recovery:.2f} s.")
+        return DotDict(node=_one_or_all(node_ids), recovery=round(recovery, 3))
+
+    @keyword(tags=["faults"])
+    def pause_broker(self, broker: "int | str | None" = None, topic: "str | None" = None,
+                     partition: int = 0) -> DotDict:
+        """Freezes every process of node(s) (``docker pause``) until `Resume Broker`.
+
+        A paused leader neither answers nor resigns: the "zombie" case. Its
+        connections stay open, so clients wait for their own timeouts. The
+        controller fences it once its session expires, and another replica
+        leads. ``broker`` as in `Restart Broker`. Returns ``node``.
+
+        | `Pause Broker`    broker=leader    topic=orders
+        | `Resume Broker`    broker=leader    topic=orders
+        """
+        cluster = self.ctx.require_cluster()
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        self._require_expected(cluster, selection.node_ids, "running", "Pause Broker")
+        began = time.monotonic()
+        for node_id in selection.node_ids:
+            cluster.nodes[node_id].pause()
+            self.ctx.open_faults.begin(f"node {node_id}", list(self.ctx.runs.values()), "pause",
+                                       f"node {node_id}", began)
+        logger.info(f"Paused {selection.target}.")
+        return DotDict(node=_one_or_all(selection.node_ids))
+
+    @keyword(tags=["faults"])
+    def resume_broker(self, broker: "int | str | None" = None) -> DotDict:
+        """Resumes paused node(s) (a node id, or ``all``) and waits until the cluster serves again.
+
+        Returns ``node`` and ``recovery`` (seconds until served).
+
+        | `Pause Broker`    broker=1
+        | `Resume Broker`    broker=1
+        """
+        cluster = self.ctx.require_cluster()
+        paused = [n.node_id for n in cluster.nodes.values() if n.expected == "paused"]
+        if str(broker).strip().lower() == "all" or (broker is None and len(cluster.nodes) == 1):
+            node_ids = paused
+            if not node_ids:
+                raise KafkaPersistenceError("No node is paused: 'Resume Broker' resumes what 'Pause Broker' paused.")
+        else:
+            node_ids = select_nodes(self.ctx, cluster, broker, None, 0).node_ids
+            self._require_expected(cluster, node_ids, "paused", "Resume Broker")
+        started, wall_clock = time.monotonic(), time.time()
+        for node_id in node_ids:
+            cluster.nodes[node_id].unpause()
+        cluster.wait_ready(self.ctx.settings.restart_timeout, f"resume of node {', '.join(map(str, node_ids))}",
+                           node_ids, wall_clock)
+        ended = time.monotonic()
+        for node_id in node_ids:
+            self.ctx.open_faults.end(f"node {node_id}", ended)
+        logger.info(f"Resumed node(s) {', '.join(map(str, node_ids))}; the cluster served after "
+                    f"{ended - started:.2f} s.")
+        return DotDict(node=_one_or_all(node_ids), recovery=round(ended - started, 3))
+
+    @staticmethod
+    def _require_expected(cluster: Cluster, node_ids: list[int], wanted: str, keyword_name: str) -> None:
+        advice = {"stopped": "'Start Broker' starts it", "paused": "'Resume Broker' resumes it",
+                  "running": "it is running"}
+        for node_id in node_ids:
+            state = cluster.nodes[node_id].expected
+            if state != wanted:
+                raise KafkaPersistenceError(
+                    f"'{keyword_name}' on node {node_id}, which is {state}, not {wanted}: {advice[state]}.")
+
+    @staticmethod
+    def _leader(cluster: Cluster, topic: str, partition: int) -> int:
+        states = partition_states(cluster.connection, topic, METADATA_TIMEOUT_SECONDS) or []
+        return states[partition].leader if partition < len(states) else -1
+
+
+def _one_or_all(values: list):
+    return values[0] if len(values) == 1 else values

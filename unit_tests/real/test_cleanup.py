@@ -1,0 +1,169 @@
+"""No leaks: a process that is terminated removes its cluster; one that is killed is swept next time,
+and the sweep never fails a run because of someone else's containers."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+from pathlib import Path
+
+import docker
+
+from KafkaPersistenceLibrary.broker.labels import (
+    LABEL,
+    LABEL_HOST,
+    LABEL_PID,
+    LABEL_STARTED,
+    labels_for,
+    sweep_orphans,
+)
+from KafkaPersistenceLibrary.image import resolve_image
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTER = """
+import sys, time
+from KafkaPersistenceLibrary import KafkaPersistenceLibrary
+library = KafkaPersistenceLibrary()
+print(library.start_kafka(brokers=int(sys.argv[1])), flush=True)
+time.sleep(300)
+"""
+SWEEPER = """
+import sys, time, docker
+from KafkaPersistenceLibrary.broker.labels import sweep_orphans
+start_at = float(sys.argv[1])
+client = docker.from_env()
+time.sleep(max(0.0, start_at - time.time()))
+print(" ".join(s.name for s in sweep_orphans(client)), flush=True)
+"""
+
+
+def dead_labels(owner: str) -> dict[str, str]:
+    """Labels of a process that has exited: what a killed run leaves on its containers."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return {**labels_for(owner), LABEL_PID: dead.stdout.strip(), LABEL_STARTED: "1"}
+
+
+class ProcessEndTest(unittest.TestCase):
+    def setUp(self):
+        self.client = docker.from_env()
+        self.addCleanup(self.client.close)
+
+    def start_cluster_process(self, brokers: int) -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, "-c", STARTER, str(brokers)], cwd=ROOT, stdout=subprocess.PIPE,
+                                   text=True)
+        self.addCleanup(process.kill)
+        address = process.stdout.readline().strip()
+        self.assertRegex(address, r"^127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+)*$")
+        return process
+
+    def resources_of(self, pid: int) -> tuple[list, list]:
+        owner = {"label": f"{LABEL_PID}={pid}"}
+        return self.client.containers.list(all=True, filters=owner), self.client.networks.list(filters=owner)
+
+    def test_sigterm_removes_the_broker_and_its_network(self):
+        process = self.start_cluster_process(1)
+        containers, networks = self.resources_of(process.pid)
+        self.assertEqual((len(containers), len(networks)), (1, 1))
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        self.assertEqual(self.resources_of(process.pid), ([], []))
+
+    def test_sigkill_leaves_a_cluster_that_the_next_run_sweeps(self):
+        process = self.start_cluster_process(2)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        containers, networks = self.resources_of(process.pid)
+        self.assertEqual((len(containers), len(networks)), (3, 1), "a killed process cannot clean up")
+        removed = {s.name for s in sweep_orphans(self.client)}
+        self.assertTrue({c.name for c in containers} | {networks[0].name} <= removed, removed)
+        self.assertEqual(self.resources_of(process.pid), ([], []))
+
+
+class SweepTest(unittest.TestCase):
+    """A run killed with SIGKILL leaves containers; the next run removes them, and only them."""
+
+    def setUp(self):
+        self.client = docker.from_env()
+        self.addCleanup(self.client.close)
+        self.image = resolve_image(None)
+
+    def create(self, labels: dict[str, str]):
+        container = self.client.containers.create(self.image, command=["true"], labels=labels, entrypoint=[])
+        self.addCleanup(self.remove_quietly, container)
+        return container
+
+    @staticmethod
+    def remove_quietly(container) -> None:
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+    def test_sweep_removes_containers_of_dead_processes_only(self):
+        dead = dead_labels("killed run")
+        orphan = self.create(dead)
+        live = self.create(labels_for("this run"))
+        other_host = self.create({**dead, LABEL_HOST: "another-host"})
+        removed = sweep_orphans(self.client)
+        self.assertIn(orphan.name, [s.name for s in removed])
+        self.assertIn("left by 'killed run'", next(s.describe() for s in removed if s.name == orphan.name))
+        remaining = [c.name for c in self.client.containers.list(all=True, filters={"label": LABEL})]
+        self.assertNotIn(orphan.name, remaining)
+        self.assertIn(live.name, remaining)
+        self.assertIn(other_host.name, remaining)
+
+    def test_two_processes_sweeping_the_same_orphans_at_once(self):
+        """Two runs start after a killed one: both sweep its leftovers; neither may fail (409, 404)."""
+        for round_number in range(8):
+            with self.subTest(round=round_number):
+                labels = dead_labels(f"killed run {round_number}")
+                orphans = {self.create(labels).name for _ in range(4)}
+                network = self.client.networks.create(f"kpl-test-orphan-{os.getpid()}-{round_number}", labels=labels)
+                start_at = f"{time.time() + 1.5:.3f}"
+                sweepers = [subprocess.Popen([sys.executable, "-c", SWEEPER, start_at], cwd=ROOT,
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            for _ in range(2)]
+                results = [sweeper.communicate(timeout=60) for sweeper in sweepers]
+                for sweeper, (_, err) in zip(sweepers, results, strict=True):
+                    self.assertEqual(sweeper.returncode, 0, err)
+                reported = [name for out, _ in results for name in out.split()]
+                self.assertEqual(sorted(n for n in reported if n in orphans), sorted(orphans),
+                                 "each orphan removed, and reported, by exactly one of the two")
+                self.assertIn(network.name, reported)
+                left = {c.name for c in self.client.containers.list(all=True, filters={"label": LABEL})}
+                self.assertFalse(orphans & left)
+
+    def test_sweep_while_other_runs_create_and_remove_containers(self):
+        """Containers of live runs that come and go during a sweep are never an error."""
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def churn():
+            while not stop.is_set():
+                container = self.client.containers.create(self.image, command=["true"], entrypoint=[],
+                                                          labels=labels_for("a parallel run"))
+                container.remove(force=True)
+
+        worker = threading.Thread(target=churn)
+        worker.start()
+        try:
+            deadline = time.monotonic() + 10
+            sweeps = 0
+            while time.monotonic() < deadline:
+                try:
+                    sweep_orphans(self.client)
+                except BaseException as error:  # noqa: BLE001 - any error is the failure we look for
+                    errors.append(error)
+                sweeps += 1
+        finally:
+            stop.set()
+            worker.join()
+        self.assertEqual(errors, [], f"{len(errors)} of {sweeps} sweeps failed")
+        self.assertGreater(sweeps, 20)
+
+
+if __name__ == "__main__":
+    unittest.main()

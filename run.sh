@@ -6,7 +6,8 @@
 #   ./run.sh true                    # set-up only
 #
 # Stages (each reused when already done, with its time printed):
-#   venv   .venv with the pinned dependencies of setup.cfg (refreshed when it changes)
+#   venv   .venv with the library (editable) and its tested dependency set, constraints.txt
+#          (refreshed when setup.cfg, pyproject.toml or constraints.txt change)
 #   docker an engine that answers: DOCKER_HOST or the default socket is used as is;
 #          otherwise, as root on Debian/Ubuntu, docker.io is installed and dockerd started
 #   image  the Kafka image (python -m KafkaPersistenceLibrary.image ensure)
@@ -24,7 +25,7 @@ took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 stage_venv() {
     local t0 stamp
     t0=$(now)
-    stamp=$(cat setup.cfg pyproject.toml | sha256sum | cut -c1-16)
+    stamp=$(cat setup.cfg pyproject.toml constraints.txt | sha256sum | cut -c1-16)
     if [ -x .venv/bin/python ] && [ "$(cat .venv/.setup-stamp 2>/dev/null)" = "$stamp" ]; then
         say "venv: reused ($(took "$t0"))"
         return
@@ -32,7 +33,8 @@ stage_venv() {
     command -v python3 >/dev/null || fail "python3 not found: install Python 3.11 or newer."
     [ -x .venv/bin/python ] || python3 -m venv .venv || fail "could not create .venv (on Debian: apt-get install python3-venv)."
     .venv/bin/python -m pip install --quiet --upgrade pip setuptools >/dev/null
-    .venv/bin/python -m pip install --quiet -e . || fail "pip could not install the dependencies of setup.cfg."
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]' \
+        || fail "pip could not install the dependencies of setup.cfg (with constraints.txt)."
     echo "$stamp" > .venv/.setup-stamp
     say "venv: installed ($(took "$t0"))"
 }

@@ -12,6 +12,14 @@ class KafkaPersistenceError(RuntimeError):
 
 
 class VerificationFailed(AssertionError):
-    """Kafka did not hold what the test expected: the verdict is *fail*."""
+    """Kafka did not hold what the test expected: the verdict is *fail*.
+
+    ``counts`` holds the verdict's counts (acknowledged, read, lost, ...) when a
+    durability verdict failed, for callers that want the numbers, not the sentence.
+    """
 
     ROBOT_SUPPRESS_NAME = True
+
+    def __init__(self, message: str, counts: "dict | None" = None):
+        super().__init__(message)
+        self.counts = counts or {}

@@ -76,11 +76,22 @@ class Cluster:
 
     @property
     def connection(self) -> Connection:
-        return Connection(self.bootstrap)
+        """What the library's own clients bootstrap from: the brokers it keeps running.
+
+        kafka-python 3.0 picks one bootstrap address at random and fails when that one
+        refuses, so a stopped broker must not be in the list (librdkafka copes either way).
+        """
+        running = [node.address for node in self.brokers if node.expected == "running"]
+        return Connection(",".join(running) or self.bootstrap)
 
     @property
     def network_name(self) -> str:
         return self._network.name
+
+    @property
+    def whole(self) -> bool:
+        """No node is stopped or paused on purpose."""
+        return all(node.expected == "running" for node in self.nodes.values())
 
     def broker_addresses(self, running_only: bool = True) -> dict[int, str]:
         """Node id -> advertised client address of the brokers the library keeps up."""
@@ -231,7 +242,7 @@ class Cluster:
                              if self.nodes[i].spec.is_controller and not self.nodes[i].spec.is_broker}
         try:
             return wait_until_ready(self.connection, self.broker_addresses(), timeout, self.why_down,
-                                    restarted_brokers, controllers_since)
+                                    restarted_brokers, controllers_since, whole=self.whole)
         except NotReady as why:
             raise KafkaPersistenceError(self._not_serving(what, str(why))) from None
 

@@ -22,9 +22,8 @@ import confluent_kafka
 from confluent_kafka.admin import AdminClient
 from kafka.errors import KafkaError
 
-from ..clients.admin import admin_client
+from ..clients.admin import with_admin
 from ..clients.connection import Connection
-from ..clients.quiet import quiet_kafka_client_logs
 
 PROBE_TOPIC = "kafka-persistence-library-probe"
 POLL_INTERVAL_SECONDS = 0.1
@@ -42,17 +41,21 @@ class NotReady(Exception):
 
 
 def wait_until_ready(connection: Connection, brokers: dict[int, str], timeout: float, why_down=lambda: None,
-                     restarted: "set[int] | None" = None, controllers_since: "dict[int, float] | None" = None) -> float:
+                     restarted: "set[int] | None" = None, controllers_since: "dict[int, float] | None" = None,
+                     whole: bool = True) -> float:
     """Block until the cluster serves; return seconds waited.
 
     ``brokers`` maps node id -> advertised address of every broker that should be up;
     ``restarted`` are those that must answer themselves; ``controllers_since`` maps
     controller ids to the wall-clock time (s) after which they must have caught up.
+    ``whole`` says no node is meant to be down: only then must every partition have a
+    leader and an acks=all probe be acknowledged (with brokers stopped on purpose, a
+    partition may rightly be offline, or acks=all rightly impossible).
     ``why_down`` returns a reason when a container died, so we stop waiting at once.
     """
     started = time.monotonic()
     deadline = started + timeout
-    probe = _Probe(connection, brokers, restarted or set())
+    probe = _Probe(connection, brokers, restarted or set(), whole)
     last_seen = "no attempt yet"
     wrong_address_seen = 0
     try:
@@ -65,10 +68,10 @@ def wait_until_ready(connection: Connection, brokers: dict[int, str], timeout: f
                 raise NotReady(f"{reason}; last attempt: {last_seen}")
             budget = max(0.5, min(remaining, ATTEMPT_SECONDS))
             problem = probe.problem(budget) or _quorum_problem(connection, controllers_since or {}, budget)
-            if problem is None:
+            if problem is None and whole:
                 problem = probe.produce(budget)
-                if problem is None:
-                    return time.monotonic() - started
+            if problem is None:
+                return time.monotonic() - started
             last_seen = problem
             if "advertises" in problem:
                 wrong_address_seen += 1
@@ -82,8 +85,8 @@ def wait_until_ready(connection: Connection, brokers: dict[int, str], timeout: f
 class _Probe:
     """The librdkafka clients one wait uses: a cluster-wide admin, one per restarted broker, a producer."""
 
-    def __init__(self, connection: Connection, brokers: dict[int, str], restarted: set[int]):
-        self._brokers = brokers
+    def __init__(self, connection: Connection, brokers: dict[int, str], restarted: set[int], whole: bool):
+        self._brokers, self._whole = brokers, whole
         self._admin = AdminClient(connection.librdkafka(QUICK_RECONNECT))
         self._connection = connection
         self._unanswered = {node_id for node_id in restarted if node_id in brokers}
@@ -110,7 +113,7 @@ class _Probe:
                 return problem
             self._unanswered.discard(node_id)
         leaderless = [f"{topic.topic}-{p.id}" for topic in metadata.topics.values()
-                      for p in topic.partitions.values() if p.leader < 0]
+                      for p in topic.partitions.values() if p.leader < 0 and self._whole]
         if leaderless:
             return f"no leader yet for {', '.join(sorted(leaderless)[:5])}"
         return None
@@ -150,15 +153,11 @@ def _quorum_problem(connection: Connection, controllers_since: dict[int, float],
     """Restarted controllers must have fetched from the quorum leader since they started."""
     if not controllers_since:
         return None
-    with quiet_kafka_client_logs():
-        try:
-            admin = admin_client(connection, budget)
-            try:
-                partition = admin.describe_metadata_quorum()["topics"][0]["partitions"][0]
-            finally:
-                admin.close()
-        except (KafkaError, OSError) as error:
-            return f"no quorum answer: {type(error).__name__}: {error}"[:300]
+    try:
+        quorum = with_admin(connection, budget, lambda admin: admin.describe_metadata_quorum())
+        partition = quorum["topics"][0]["partitions"][0]
+    except (KafkaError, OSError) as error:
+        return f"no quorum answer: {type(error).__name__}: {error}"[:300]
     leader = partition["leader_id"]
     if leader < 0:
         return "the controller quorum has no leader"

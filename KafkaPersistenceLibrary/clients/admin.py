@@ -1,14 +1,19 @@
 """Topics and partition state through the admin API, with one-line errors."""
 
 import dataclasses
+import time
 
+import confluent_kafka
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaConnectionError, KafkaError, NodeNotReadyError, TopicAlreadyExistsError
 
 from ..errors import KafkaPersistenceError
 from .connection import Connection
 from .quiet import quiet_kafka_client_logs
+
+RETRY_PAUSE_SECONDS = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,34 +37,47 @@ def admin_client(connection: Connection, timeout: float) -> KafkaAdminClient:
     return KafkaAdminClient(**connection.kafka_python(request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms))
 
 
+def with_admin(connection: Connection, timeout: float, request):
+    """Run ``request(admin)`` on a fresh kafka-python admin client, again while a node refuses connections.
+
+    kafka-python 3.0 sends a request to a node it picks among those the metadata
+    names, a broker that was just killed included; it then fails at once with a
+    connection error instead of trying another node. A new attempt picks again.
+    """
+    deadline = time.monotonic() + timeout
+    with quiet_kafka_client_logs():
+        while True:
+            admin = admin_client(connection, max(0.5, deadline - time.monotonic()))
+            try:
+                return request(admin)
+            except (KafkaConnectionError, NodeNotReadyError):
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(RETRY_PAUSE_SECONDS)
+            finally:
+                admin.close()
+
+
 def create_topic(connection: Connection, name: str, partitions: int, replication_factor: int,
                  config: dict[str, str], timeout: float) -> None:
     """Create a topic; an existing one is an error that says so."""
     if partitions < 1:
         raise KafkaPersistenceError(f"Invalid partitions {partitions}: a topic needs at least 1.")
-    admin = admin_client(connection, timeout)
+    new_topic = NewTopic(name, partitions, replication_factor, topic_configs={k: str(v) for k, v in config.items()})
     try:
-        admin.create_topics([NewTopic(name, partitions, replication_factor,
-                                      topic_configs={k: str(v) for k, v in config.items()})],
-                            timeout_ms=int(timeout * 1000))
+        with_admin(connection, timeout, lambda admin: admin.create_topics([new_topic], timeout_ms=int(timeout * 1000)))
     except TopicAlreadyExistsError:
         raise KafkaPersistenceError(f"Topic '{name}' already exists: use a new name or reuse it as it is.") from None
     except KafkaError as error:
         raise KafkaPersistenceError(f"Creating topic '{name}' failed: {broker_reason(error)}") from None
-    finally:
-        admin.close()
 
 
 def partition_states(connection: Connection, topic: str, timeout: float) -> "list[PartitionState] | None":
     """Every partition of ``topic`` (None when it does not exist)."""
-    with quiet_kafka_client_logs():
-        admin = admin_client(connection, timeout)
-        try:
-            described = admin.describe_topics([topic])
-        except KafkaError as error:
-            raise KafkaPersistenceError(f"Describing topic '{topic}' failed: {broker_reason(error)}") from None
-        finally:
-            admin.close()
+    try:
+        described = with_admin(connection, timeout, lambda admin: admin.describe_topics([topic]))
+    except KafkaError as error:
+        raise KafkaPersistenceError(f"Describing topic '{topic}' failed: {broker_reason(error)}") from None
     topics = [t for t in described if t["name"] == topic and t.get("error_code", 0) == 0]
     if not topics:
         return None
@@ -84,13 +102,44 @@ def broker_reason(error: BaseException) -> str:
 
 def active_controller(connection: Connection, timeout: float) -> int:
     """The node id of the KRaft quorum's leader (the active controller)."""
-    with quiet_kafka_client_logs():
-        admin = admin_client(connection, timeout)
-        try:
-            quorum = admin.describe_metadata_quorum()
-        except KafkaError as error:
-            raise KafkaPersistenceError(f"Asking the cluster for its active controller failed: "
-                                        f"{broker_reason(error)}") from None
-        finally:
-            admin.close()
+    try:
+        quorum = with_admin(connection, timeout, lambda admin: admin.describe_metadata_quorum())
+    except KafkaError as error:
+        raise KafkaPersistenceError(f"Asking the cluster for its active controller failed: "
+                                    f"{broker_reason(error)}") from None
     return int(quorum["topics"][0]["partitions"][0]["leader_id"])
+
+
+def min_insync_replicas(connection: Connection, topic: str, timeout: float) -> "int | None":
+    """The topic's effective min.insync.replicas (its own, else the broker's), or None if it cannot be read."""
+    admin = AdminClient(connection.librdkafka({"log_level": 0}))
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    try:
+        entries = admin.describe_configs([resource], request_timeout=timeout)[resource].result(timeout=timeout)
+        return int(entries["min.insync.replicas"].value)
+    except (confluent_kafka.KafkaException, KeyError, ValueError, TypeError):
+        return None
+
+
+def why_not_acknowledged(connection: Connection, topic: str, partition: "int | None", timeout: float) -> "str | None":
+    """What keeps a partition from acknowledging with acks=all: no leader, or too few in-sync replicas."""
+    try:
+        states = partition_states(connection, topic, timeout)
+    except KafkaPersistenceError:
+        return None
+    if not states:
+        return None
+    wanted = [s for s in states if partition is None or s.partition == partition]
+    leaderless = [s for s in wanted if s.leader < 0]
+    if leaderless:
+        s = leaderless[0]
+        return (f"partition {topic}-{s.partition} has no leader (replicas {list(s.replicas)}, ISR {list(s.isr)}): "
+                f"start its replicas' brokers again")
+    min_isr = min_insync_replicas(connection, topic, timeout)
+    short = [s for s in wanted if min_isr is not None and len(s.isr) < min_isr]
+    if short:
+        s = short[0]
+        return (f"not enough in-sync replicas: partition {topic}-{s.partition} has ISR {list(s.isr)}, fewer than "
+                f"min.insync.replicas={min_isr}, so acks=all cannot be met. Start the stopped brokers, or send "
+                f"with acks=1")
+    return None

@@ -1,4 +1,4 @@
-"""Close the socket of a failed connection attempt in kafka-python 3.0.x.
+"""Two mends for kafka-python 3.0.x: a failed connection closes its socket, a producer closes cleanly.
 
 kafka-python 3.0.12 (the newest release) opens a socket per connection attempt
 and, when the attempt fails (connection refused while a broker is down,
@@ -10,6 +10,8 @@ kafka-python changes that method, the wrap is skipped and nothing else changes.
 """
 
 import inspect
+
+from kafka.errors import KafkaError
 
 try:
     from kafka.net.inet import KafkaNetSocket
@@ -41,3 +43,22 @@ def apply() -> bool:
     connect._kpl_closes_failed_sockets = True
     KafkaNetSocket.connect = connect
     return True
+
+
+def close_producer(producer, timeout: float) -> None:
+    """Close a kafka-python producer, also when records are still pending.
+
+    kafka-python 3.0.12's ``close()`` flushes first and, when records are still
+    pending (a broker that is down or frozen), raises before it closes anything;
+    its ``__del__`` then calls ``close()`` again and prints a stray traceback on
+    the console. Here the pending records are given up on, as ``close()`` would
+    have done after its flush: the sender is stopped and the producer marked closed.
+    """
+    try:
+        producer.close(timeout=timeout)
+    except KafkaError:
+        sender = getattr(producer, "_sender", None)
+        if sender is not None:
+            sender.force_close()
+            sender.join(timeout)
+        producer._closed = True

@@ -1,5 +1,7 @@
 """Send one record and wait for its acknowledgement, with one-line errors (Produce Message)."""
 
+import time
+
 from kafka import KafkaProducer
 from kafka.errors import (
     CorruptRecordError,
@@ -15,10 +17,15 @@ from kafka.errors import (
 from ..errors import KafkaPersistenceError
 from .connection import Connection
 from .delivery import Acks
+from .kafka_python_fix import close_producer
 
 # Let the broker, not the client, decide what is too large (message.max.bytes).
 CLIENT_MAX_REQUEST_BYTES = 64 * 1024 * 1024
 RECONNECT_BACKOFF_MAX_MS = 500  # reach a restarted broker soon (the default grows to 1 s)
+
+
+class NotAcknowledgedInTime(KafkaPersistenceError):
+    """No acknowledgement within the timeout; the caller may find out why from the cluster's state."""
 
 
 class Producer:
@@ -37,11 +44,11 @@ class Producer:
             raise KafkaPersistenceError(
                 f"A record to topic '{topic}' needs a key or a value: a null value (a tombstone) deletes "
                 f"the records of its key, so give key=...")
+        deadline = time.monotonic() + timeout
         try:
             producer = self._client(timeout, acks, idempotent)
             future = producer.send(topic, value=value, key=key, headers=headers or [], partition=partition)
-            producer.flush(timeout=timeout)
-            return future.get(timeout=timeout)
+            return future.get(timeout=max(0.0, deadline - time.monotonic()))
         except BaseException as error:  # noqa: BLE001 - closed and re-raised, explained where we can
             # An idempotent producer whose batch was refused keeps refusing what follows
             # (its sequence numbers are out of step): start afresh for the next record.
@@ -51,10 +58,7 @@ class Producer:
     def close(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
-            try:
-                producer.close(timeout=2)
-            except KafkaError:
-                pass
+            close_producer(producer, timeout=2)
 
     def _client(self, timeout: float, acks: Acks, idempotent: bool) -> KafkaProducer:
         settings = (timeout, acks, idempotent)
@@ -97,7 +101,7 @@ def _explained(error: BaseException, topic: str, value, key, timeout: float, boo
             f"Record to topic '{topic}' was refused: the topic is compacted (cleanup.policy=compact), so every "
             f"record needs a key: give key=...")
     if isinstance(error, KafkaTimeoutError):
-        return KafkaPersistenceError(
+        return NotAcknowledgedInTime(
             f"Record to topic '{topic}' was not acknowledged within {timeout:g} s ({error}); "
             f"is the broker at {bootstrap} up?")
     if isinstance(error, KafkaError):

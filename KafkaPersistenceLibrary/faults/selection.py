@@ -1,6 +1,6 @@
 """Which node a fault keyword acts on: ``broker=`` as a node id, or a role in the cluster (pure).
 
-``leader`` and ``follower`` are of one partition (``topic=``, ``partition=``),
+``leader``, ``follower`` (one) and ``followers`` (all) are of one partition (``topic=``, ``partition=``),
 ``controller`` is the active KRaft controller, ``all`` every broker, ``random``
 one broker chosen by the library's seeded random generator (the choice and
 the seed are logged, so a run can be repeated with ``seed=``). On a single
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from ..clients.admin import PartitionState
 from ..errors import KafkaPersistenceError
 
-ROLES = ("leader", "follower", "controller", "all", "random")
+ROLES = ("leader", "follower", "followers", "controller", "all", "random")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +81,9 @@ def select(selector: "int | str | None", broker_ids: list[int], controller_ids: 
                 f"ISR {list(state.isr)}): name a node id instead.")
         return Selection([state.leader], f"the leader of {state.topic}-{state.partition}, node {state.leader}")
     followers = [r for r in state.replicas if r != state.leader]
+    if followers and choice == "followers":
+        return Selection(followers, f"the followers of {state.topic}-{state.partition}, nodes "
+                                    f"{', '.join(map(str, followers))} (leader {state.leader})")
     if not followers:
         raise KafkaPersistenceError(
             f"Partition {state.topic}-{state.partition} has no follower (replicas {list(state.replicas)}): "

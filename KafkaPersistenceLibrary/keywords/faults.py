@@ -25,10 +25,11 @@ class FaultKeywords:
                        broker: "int | str | None" = None, topic: "str | None" = None, partition: int = 0) -> DotDict:
         """Stops and starts the same node container(s), data kept, and returns once the cluster serves again.
 
-        ``broker`` chooses the node: a node id, ``leader`` or ``follower`` (of
-        ``topic`` / ``partition``, 0 by default), ``controller`` (the active KRaft
-        controller), ``all`` (every broker at once) or ``random`` (the choice and
-        its seed are logged). On a single broker it may be left out.
+        ``broker`` chooses the node: a node id, ``leader``, ``follower`` (one) or
+        ``followers`` (all) of ``topic`` / ``partition`` (0 by default),
+        ``controller`` (the active KRaft controller), ``all`` (every broker at
+        once) or ``random`` (the choice and its seed are logged). On a single
+        broker it may be left out.
 
         ``mode``:
         - ``graceful``: SIGTERM, and Kafka shuts down in a controlled way (Docker

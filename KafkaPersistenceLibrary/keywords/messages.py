@@ -7,8 +7,9 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import DotDict
 
-from ..clients.admin import create_topic
+from ..clients.admin import create_topic, why_not_acknowledged
 from ..clients.delivery import Acks, idempotence
+from ..clients.producer import NotAcknowledgedInTime
 from ..clients.reader import read_topic
 from ..clients.records import as_text, to_bytes, to_headers, validate_topic
 from ..comparison import compare
@@ -58,8 +59,15 @@ class MessageKeywords:
         encoded_headers = to_headers(headers)
         producer = self.ctx.require_producer()
         started = time.monotonic()
-        metadata = producer.send(topic, to_bytes(value), to_bytes(key), encoded_headers, partition, seconds,
-                                 acks, idempotent)
+        try:
+            metadata = producer.send(topic, to_bytes(value), to_bytes(key), encoded_headers, partition, seconds,
+                                     acks, idempotent)
+        except NotAcknowledgedInTime:
+            why = why_not_acknowledged(self.ctx.require_cluster().connection, topic, partition, 5.0)
+            if why is None:
+                raise
+            raise KafkaPersistenceError(f"Record to topic '{topic}' was not acknowledged within {seconds:g} s: "
+                                        f"{why}.") from None
         took = (time.monotonic() - started) * 1000
         logger.info(f"Produced {shown(value)} (key {shown(key)}) to '{topic}' partition {metadata.partition} "
                     f"offset {metadata.offset} with acks={acks.text}; acknowledged in {took:.0f} ms.")

@@ -5,7 +5,6 @@ import os
 import time
 from datetime import timedelta
 
-from kafka.errors import KafkaError
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
@@ -13,7 +12,7 @@ from robot.utils import DotDict
 
 from ..clients.delivery import Acks, idempotence
 from ..clients.read_back import read_back
-from ..clients.recording import BackgroundProducer, RecordingProducer, new_run_id
+from ..clients.recording import BackgroundProducer, ProducerError, RecordingProducer, new_run_id
 from ..clients.records import validate_topic
 from ..durability import Run, SendHistory, check, fault_figures, payload_maker
 from ..durability.report import embed_png_html, timeline_png, verdict_html
@@ -196,9 +195,10 @@ class VerificationKeywords:
         _log_timeline(timeline, topic, lambda: timeline_png(history, verdict))
         logger.info(f"Verified {verdict.consumed} records in {took:.2f} s "
                     f"({verdict.consumed / took if took else 0:.0f} records/s).")
+        counts = DotDict({name: getattr(verdict, name) for name in VERDICT_COUNTS}, seconds=round(took, 3))
         if not verdict.passed:
-            raise VerificationFailed(message or verdict.summary())
-        return DotDict({name: getattr(verdict, name) for name in VERDICT_COUNTS}, seconds=round(took, 3))
+            raise VerificationFailed(message or verdict.summary(), counts)
+        return counts
 
     def _run_for(self, topic: str) -> Run:
         validate_topic(topic)
@@ -213,7 +213,7 @@ class VerificationKeywords:
         try:
             return RecordingProducer(self.ctx.require_cluster().connection, topic, history, size, keys, partition,
                                      timeout, acks, idempotent, max_block)
-        except KafkaError as error:
+        except ProducerError as error:
             raise KafkaPersistenceError(f"Cannot produce to '{topic}': {error}") from None
 
 

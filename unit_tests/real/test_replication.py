@@ -1,0 +1,164 @@
+"""A replicated cluster (3 brokers, 1 controller, RF 3, min ISR 2): failover keeps acknowledged records,
+and the verdict catches loss where a configuration really loses data.
+
+Every loss here is made for real by Kafka itself (acks=1 and a leader that dies
+alone with its records, an unclean election), never by faking the read-back.
+"""
+
+import time
+import unittest
+import uuid
+
+from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary, VerificationFailed
+
+
+class ReplicatedClusterTest(unittest.TestCase):
+    library: KafkaPersistenceLibrary
+
+    @classmethod
+    def setUpClass(cls):
+        cls.library = KafkaPersistenceLibrary()
+        try:
+            cls.library.start_kafka(brokers=3)
+        except BaseException:
+            cls.library.stop_kafka()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.library.stop_kafka()
+
+    def setUp(self):
+        self.addCleanup(self.make_whole)
+
+    def make_whole(self):
+        """Each test leaves every node running, whatever it stopped or paused."""
+        nodes = self.library.ctx.cluster.nodes.values()
+        if any(n.expected == "paused" for n in nodes):
+            self.library.resume_broker("all")
+        if any(n.expected == "stopped" for n in nodes):
+            self.library.start_broker("all")
+
+    def topic(self, **config) -> str:
+        name = f"{self._testMethodName}-{uuid.uuid4().hex[:6]}"
+        self.library.create_topic(name, **config)
+        return name
+
+    def test_start_kafka_returns_every_brokers_address(self):
+        bootstrap = self.library.get_bootstrap_servers()
+        self.assertRegex(bootstrap, r"^127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$")
+        nodes = self.library.get_brokers()
+        self.assertEqual([(n.id, n.roles, n.state) for n in nodes],
+                         [(1, "broker", "running"), (2, "broker", "running"), (3, "broker", "running"),
+                          (101, "controller", "running")])
+        state = self.library.get_partition_state(self.topic())
+        self.assertEqual((len(state.replicas), len(state.isr)), (3, 3))
+
+    def test_leader_kills_and_bounces_lose_nothing_with_acks_all(self):
+        topic = self.topic(partitions=1)
+        self.library.start_background_producer(topic, rate=300)
+        leaders = []
+        for mode in ["kill", "graceful"] * 5:
+            restart = self.library.restart_broker(mode=mode, broker="leader", topic=topic)
+            self.assertNotEqual(restart.leader, restart.node, "another replica leads after the fault")
+            leaders.append(restart.node)
+            self.library.wait_until_replicas_in_sync(topic)
+        self.library.stop_background_producer(topic)
+        verdict = self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertGreater(verdict.acknowledged, 1000)
+        self.assertEqual((verdict.lost, verdict.duplicated, verdict.order_violations, verdict.offset_mismatches),
+                         (0, 0, 0, 0))
+        faults = self.library.ctx.runs[topic].history.faults
+        self.assertEqual([f.target for f in faults], [f"node {n}" for n in leaders], "the timeline names each node")
+        self.assertGreater(len(set(leaders)), 1, "the leader moved between brokers")
+
+    def lose_records_only_the_leader_held(self, topic: str, acks: str) -> None:
+        """Pause both followers, write, kill the leader and resume the followers before they are fenced."""
+        self.library.produce_records(topic, 100)  # acknowledged by all three
+        self.library.wait_until_replicas_in_sync(topic)
+        leader = self.library.get_partition_state(topic).leader
+        self.library.pause_broker("followers", topic=topic)
+        window = time.monotonic()
+        self.library.produce_records(topic, 3000, acks=acks, timeout="1s")
+        self.library.stop_broker(leader, mode="kill")
+        self.library.resume_broker("all")
+        window = time.monotonic() - window
+        new_leader = self.library.wait_until_partition_has_leader(topic)
+        self.assertNotEqual(new_leader, leader)
+        self.library.start_broker(leader)  # it returns as a follower and truncates what only it held
+        self.library.wait_until_replicas_in_sync(topic)
+        self.assertLess(window, 2.5, "followers paused longer than the session timeout are fenced: no loss to show")
+
+    def test_acks_1_loses_records_when_the_leader_dies_alone(self):
+        topic = self.topic()
+        self.lose_records_only_the_leader_held(topic, acks="1")
+        with self.assertRaisesRegex(VerificationFailed, r"^FAIL: \d+ acknowledged records lost") as failed:
+            self.library.verify_no_acknowledged_records_lost(topic)
+        counts = failed.exception.counts
+        self.assertEqual(counts["acknowledged"], 3100, "the leader acknowledged every one of them")
+        self.assertGreater(counts["lost"], 1000)
+        self.assertEqual(counts["read"], counts["acknowledged"] - counts["lost"])
+
+    def test_acks_all_loses_nothing_in_the_same_steps(self):
+        topic = self.topic()
+        self.lose_records_only_the_leader_held(topic, acks="all")
+        verdict = self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertEqual(verdict.lost, 0)
+        self.assertEqual(verdict.acknowledged, 100, "sends that only the leader could take were never acknowledged")
+
+    def test_unclean_election_loses_what_the_old_leader_acknowledged(self):
+        topic = self.topic(**{"min.insync.replicas": "1", "unclean.leader.election.enable": "true"})
+        stale = self.stop_followers_then_write_then_stop_the_leader(topic)
+        self.library.start_broker(stale)
+        self.assertEqual(self.library.wait_until_partition_has_leader(topic), stale, "an out-of-sync replica leads")
+        self.library.start_broker("all")
+        self.library.wait_until_replicas_in_sync(topic)
+        with self.assertRaisesRegex(VerificationFailed, r"^FAIL: 500 acknowledged records lost") as failed:
+            self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertEqual((failed.exception.counts["acknowledged"], failed.exception.counts["read"]), (600, 100))
+
+    def test_without_unclean_election_the_partition_waits_for_its_leader(self):
+        topic = self.topic(**{"min.insync.replicas": "1"})
+        stale = self.stop_followers_then_write_then_stop_the_leader(topic)
+        self.library.start_broker(stale)
+        with self.assertRaisesRegex(KafkaPersistenceError, rf"^Partition {topic}-0 has no leader after 5 s"):
+            self.library.wait_until_partition_has_leader(topic, timeout="5s")
+        self.library.start_broker("all")
+        self.library.wait_until_partition_has_leader(topic)
+        verdict = self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertEqual((verdict.acknowledged, verdict.lost), (600, 0))
+
+    def stop_followers_then_write_then_stop_the_leader(self, topic: str) -> int:
+        """Returns a follower that missed the 500 records the leader acknowledged alone."""
+        self.library.produce_records(topic, 100)
+        self.library.wait_until_replicas_in_sync(topic)
+        state = self.library.get_partition_state(topic)
+        self.library.stop_broker("followers", topic=topic)
+        self.assertEqual(self.library.get_partition_state(topic).isr, [state.leader])
+        sent = self.library.produce_records(topic, 500)
+        self.assertEqual(sent.acknowledged, 500, "min.insync.replicas=1: the lone leader acknowledges")
+        self.library.stop_broker(state.leader)
+        return state.followers[0]
+
+    def test_two_of_three_down_fails_sends_and_loses_nothing(self):
+        topic = self.topic()
+        self.library.produce_records(topic, 100)
+        self.library.wait_until_replicas_in_sync(topic)
+        self.library.stop_broker("followers", topic=topic)
+        started = time.monotonic()
+        with self.assertRaisesRegex(KafkaPersistenceError,
+                                    rf"^Record to topic '{topic}' was not acknowledged within 5 s: not enough in-sync "
+                                    rf"replicas: partition {topic}-0 has ISR \[\d\], fewer than min.insync.replicas=2"):
+            self.library.produce_message(topic, "refused", timeout="5s")
+        self.assertLess(time.monotonic() - started, 9, "within its timeout, plus the diagnosis")
+        sent = self.library.produce_records(topic, 200, timeout="5s")
+        self.assertEqual(sent.acknowledged, 0)
+        self.assertEqual(sent.failed + sent.unknown, 200)
+        self.library.start_broker("all")
+        verdict = self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertEqual((verdict.acknowledged, verdict.lost, verdict.unknown_read + verdict.failed_but_read),
+                         (100, 0, 0))
+
+
+if __name__ == "__main__":
+    unittest.main()

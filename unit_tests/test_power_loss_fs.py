@@ -135,7 +135,7 @@ class VolatileFsTest(ContainerCase):
         self.probe("mmap", "m", 0, 4096, 2, "msync")
         self.probe("mmap", "m", 8192, 4096, 3)  # written through the mapping, unmapped, never synced
         # still mapped and dirty in the kernel when the power goes
-        self.ok(self.container, f"cd {DATA} && (volatilefs-probe mmap m 16384 4096 4 hold > /tmp/hold &)"
+        self.ok(self.container, f"cd {DATA} && (volatilefs-probe mmap m 16384 4096 4 hold > /tmp/hold 2>&1 < /dev/null &)"
                                 "; until grep -q holding /tmp/hold; do sleep 0.05; done")
         self.assertTrue(all(self.intact("m", off, 4096, seed) for off, seed in ((0, 2), (8192, 3), (16384, 4))),
                         "every mapped write is visible before the cut")

@@ -911,7 +911,7 @@ static void vfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		       const char *newname, unsigned int flags)
 {
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
@@ -1157,8 +1157,8 @@ static void vfs_init(void *userdata, struct fuse_conn_info *conn)
 	(void)userdata;
 	/* We are the only writer, so cached pages never go stale behind the kernel's back;
 	 * with auto_inval_data a changed mtime in getattr would drop the whole page cache. */
-	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE; /* every write() comes to us at once */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE; /* every write() comes to us at once */
 	conn->max_write = 1u << 20;
 	pthread_t thread;
 	if (pthread_create(&thread, NULL, flush_on_signal, NULL) == 0)

@@ -4,7 +4,9 @@ Stages, each keyed by a hash of its inputs so it is redone only when they change
 
 1. base   - ``debootstrap`` a Debian rootfs with a JRE, ``docker import`` it.
 2. jars   - ``mvn dependency:copy-dependencies`` on ``files/pom.xml``.
-3. image  - ``docker build`` of ``files/Dockerfile`` on top of the base, with the jars.
+3. image  - ``docker build`` of ``files/Dockerfile`` on top of the base, with the jars;
+            a builder stage compiles ``files/volatilefs`` (the power-loss filesystem)
+            with gcc and libfuse3-dev from the Debian mirror in the rootfs's sources.
 
 The result is laid out like the official ``apache/kafka`` JVM image, so the same
 ``KAFKA_*`` environment variables configure it.
@@ -28,7 +30,9 @@ BASE_REPOSITORY = "kafka-persistence-library/base"
 FILES = Path(__file__).parent / "files"
 
 DEBIAN_SUITE = "bookworm"
-DEBIAN_PACKAGES = ("openjdk-17-jre-headless", "procps", "bash")
+# fuse3: volatilefs at run time (KPL_POWER_LOSS=1); iptables: network faults inside the
+# container's own namespace (needs --cap-add NET_ADMIN).
+DEBIAN_PACKAGES = ("openjdk-17-jre-headless", "procps", "bash", "fuse3", "libfuse3-3", "iptables")
 # Removed from the rootfs before import: not needed at run time, ~190 MB.
 ROOTFS_TRIM = ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
                "usr/share/info", "usr/share/locale")

@@ -22,14 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import confluent_kafka  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
-
-from KafkaPersistenceLibrary import docker_engine  # noqa: E402
-from KafkaPersistenceLibrary.broker import broker_environment, new_cluster_id  # noqa: E402
 from KafkaPersistenceLibrary.durability_client import PRODUCER_SETTINGS  # noqa: E402
-from KafkaPersistenceLibrary.image import resolve_image  # noqa: E402
 from KafkaPersistenceLibrary.labels import labels_for  # noqa: E402
 from KafkaPersistenceLibrary.ports import free_loopback_port  # noqa: E402
 from KafkaPersistenceLibrary.readiness import wait_until_ready  # noqa: E402
+
+from KafkaPersistenceLibrary import docker_engine  # noqa: E402
+from KafkaPersistenceLibrary.broker import broker_environment, new_cluster_id  # noqa: E402
+from KafkaPersistenceLibrary.image import resolve_image  # noqa: E402
 
 FUSE = dict(user="root", devices=["/dev/fuse:/dev/fuse:rwm"], cap_add=["SYS_ADMIN"])
 

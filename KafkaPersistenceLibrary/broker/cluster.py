@@ -16,6 +16,7 @@ import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 from requests.exceptions import RequestException
 
+from ..clients.admin import PartitionState, partition_states
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
 from ..image import resolve_image
@@ -76,12 +77,13 @@ class Cluster:
 
     @property
     def connection(self) -> Connection:
-        """What the library's own clients bootstrap from: the brokers it keeps running.
+        """What the library's own clients bootstrap from: the brokers it keeps running and connected.
 
         kafka-python 3.0 picks one bootstrap address at random and fails when that one
         refuses, so a stopped broker must not be in the list (librdkafka copes either way).
         """
-        running = [node.address for node in self.brokers if node.expected == "running"]
+        trusted = set(self.trusted_broker_ids())
+        running = [node.address for node in self.brokers if node.node_id in trusted]
         return Connection(",".join(running) or self.bootstrap)
 
     @property
@@ -92,6 +94,18 @@ class Cluster:
     def whole(self) -> bool:
         """No node is stopped or paused on purpose."""
         return all(node.expected == "running" for node in self.nodes.values())
+
+    def trusted_broker_ids(self) -> list[int]:
+        """Brokers the library can ask about the cluster: running and not cut off the network.
+
+        A broker cut off from clients does not answer; one cut off from its peers
+        answers with a stale view (a cut-off leader still calls itself the leader).
+        """
+        return [n.node_id for n in self.brokers if n.expected == "running" and not n.cut]
+
+    def partition_states(self, topic: str, timeout: float) -> "list[PartitionState] | None":
+        """Who leads each partition of ``topic``, as a broker that is not cut off sees it."""
+        return partition_states(self.connection, topic, timeout, ask=self.trusted_broker_ids())
 
     def broker_addresses(self, running_only: bool = True) -> dict[int, str]:
         """Node id -> advertised client address of the brokers the library keeps up."""

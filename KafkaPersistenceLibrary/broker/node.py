@@ -19,7 +19,7 @@ from ..errors import KafkaPersistenceError
 from .engine import first_line
 from .environment import CLIENT_PORT, NodeSpec
 
-JAVA_PID_FILE = "/run/kpl/java.pid"  # written by the image's entrypoint in power-loss mode
+JAVA_PID_FILE = "/run/kafka-broker.pid"  # written by the image's entrypoint in power-loss mode
 STOP_WAIT_MARGIN_SECONDS = 30
 
 
@@ -90,6 +90,7 @@ class Node:
         self.client_port = client_port
         self.options = options
         self.expected = "running"  # what the library last did to it: running | stopped | paused
+        self.cut = False  # Isolate Broker's rules in its namespace, until Heal Network
 
     @property
     def node_id(self) -> int:
@@ -148,10 +149,6 @@ class Node:
             # buffered data through, as a host's page cache survives a process crash.
             self.exec(["sh", "-c", f"kill -KILL $(cat {JAVA_PID_FILE})"])
         else:
-            if mode is StopMode.POWER_LOSS and not self.options.power_loss:
-                raise KafkaPersistenceError(
-                    f"Power loss needs a cluster started for it: call 'Start Kafka    power_loss=True' "
-                    f"(node {self.node_id} was started without it).")
             container.kill(signal="SIGKILL")  # every process of the container at once
         try:
             result = container.wait(timeout=stop_timeout + STOP_WAIT_MARGIN_SECONDS)

@@ -7,10 +7,11 @@ import confluent_kafka
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaConnectionError, KafkaError, NodeNotReadyError, TopicAlreadyExistsError
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NodeNotReadyError, TopicAlreadyExistsError
 
 from ..errors import KafkaPersistenceError
 from .connection import Connection
+from .kafka_python_fix import metadata_from
 from .quiet import quiet_kafka_client_logs
 
 RETRY_PAUSE_SECONDS = 0.1
@@ -72,10 +73,26 @@ def create_topic(connection: Connection, name: str, partitions: int, replication
         raise KafkaPersistenceError(f"Creating topic '{name}' failed: {broker_reason(error)}") from None
 
 
-def partition_states(connection: Connection, topic: str, timeout: float) -> "list[PartitionState] | None":
-    """Every partition of ``topic`` (None when it does not exist)."""
+def partition_states(connection: Connection, topic: str, timeout: float,
+                     ask: "list[int] | None" = None) -> "list[PartitionState] | None":
+    """Every partition of ``topic`` (None when it does not exist), as the first of ``ask`` that answers sees it.
+
+    ``ask`` names brokers whose view can be trusted (not cut off from the others);
+    without it, any broker answers.
+    """
+    def describe(admin):
+        if not ask:
+            return admin.describe_topics([topic])
+        for node_id in ask:
+            try:
+                return metadata_from(admin, node_id, [topic])["topics"]
+            except (KafkaConnectionError, NodeNotReadyError, KafkaTimeoutError):
+                if node_id == ask[-1]:
+                    raise
+        return []
+
     try:
-        described = with_admin(connection, timeout, lambda admin: admin.describe_topics([topic]))
+        described = with_admin(connection, timeout, describe)
     except KafkaError as error:
         raise KafkaPersistenceError(f"Describing topic '{topic}' failed: {broker_reason(error)}") from None
     topics = [t for t in described if t["name"] == topic and t.get("error_code", 0) == 0]
@@ -121,10 +138,11 @@ def min_insync_replicas(connection: Connection, topic: str, timeout: float) -> "
         return None
 
 
-def why_not_acknowledged(connection: Connection, topic: str, partition: "int | None", timeout: float) -> "str | None":
+def why_not_acknowledged(connection: Connection, topic: str, partition: "int | None", timeout: float,
+                         ask: "list[int] | None" = None) -> "str | None":
     """What keeps a partition from acknowledging with acks=all: no leader, or too few in-sync replicas."""
     try:
-        states = partition_states(connection, topic, timeout)
+        states = partition_states(connection, topic, timeout, ask)
     except KafkaPersistenceError:
         return None
     if not states:

@@ -12,6 +12,7 @@ kafka-python changes that method, the wrap is skipped and nothing else changes.
 import inspect
 
 from kafka.errors import KafkaError
+from kafka.protocol.metadata import MetadataRequest
 
 try:
     from kafka.net.inet import KafkaNetSocket
@@ -43,6 +44,22 @@ def apply() -> bool:
     connect._kpl_closes_failed_sockets = True
     KafkaNetSocket.connect = connect
     return True
+
+
+def metadata_from(admin, node_id: int, topics: list[str]) -> dict:
+    """Topic metadata as one broker sees it (kafka-python's admin asks a node it picks at random).
+
+    Needed when brokers disagree: a leader cut off from its peers still reaches
+    clients and still calls itself the leader. Uses the admin client's connection
+    manager, which kafka-python 3.0.x keeps private; the library pins kafka-python <3.1.
+    """
+    request = MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(name=t) for t in topics],
+                              allow_auto_topic_creation=False)
+
+    async def ask():
+        return (await admin._manager.send(request, node_id=node_id)).to_dict()
+
+    return admin._manager.run(ask)
 
 
 def close_producer(producer, timeout: float) -> None:

@@ -7,7 +7,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import DotDict
 
-from ..clients.admin import PartitionState, partition_states
+from ..clients.admin import PartitionState
 from ..clients.records import validate_topic
 from ..errors import KafkaPersistenceError
 from ..timeouts import to_seconds
@@ -53,7 +53,7 @@ class ClusterStateKeywords:
         cluster = self.ctx.require_cluster()
         deadline = time.monotonic() + seconds
         while True:
-            states = partition_states(cluster.connection, topic, METADATA_TIMEOUT_SECONDS)
+            states = cluster.partition_states(topic, METADATA_TIMEOUT_SECONDS)
             if states is None:
                 raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {cluster.bootstrap}.")
             behind = [s for s in states if set(s.isr) != set(s.replicas) or s.leader < 0]
@@ -106,7 +106,7 @@ class ClusterStateKeywords:
         if partition < 0:
             raise KafkaPersistenceError(f"Invalid partition {partition}: partitions are numbered from 0.")
         cluster = self.ctx.require_cluster()
-        states = partition_states(cluster.connection, topic, METADATA_TIMEOUT_SECONDS)
+        states = cluster.partition_states(topic, METADATA_TIMEOUT_SECONDS)
         if states is None:
             raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {cluster.bootstrap}.")
         if partition >= len(states):

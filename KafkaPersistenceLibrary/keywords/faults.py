@@ -9,9 +9,10 @@ from robot.utils import DotDict
 
 from ..broker.cluster import Cluster
 from ..broker.node import StopMode
-from ..clients.admin import partition_states
 from ..durability.run import faults_marked
 from ..errors import KafkaPersistenceError
+from ..faults import network
+from ..faults.network import CutFrom
 from ..timeouts import to_seconds
 from .context import LibraryContext
 from .targets import METADATA_TIMEOUT_SECONDS, select_nodes
@@ -63,6 +64,7 @@ class FaultKeywords:
         mode = StopMode.parse(mode)
         seconds = to_seconds(downtime, "downtime", allow_zero=True)
         cluster = self.ctx.require_cluster()
+        _require_power_loss(cluster, mode)
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
         self._require_expected(cluster, selection.node_ids, "running", "Restart Broker")
         settings = self.ctx.settings
@@ -104,6 +106,7 @@ class FaultKeywords:
         """
         mode = StopMode.parse(mode)
         cluster = self.ctx.require_cluster()
+        _require_power_loss(cluster, mode)
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
         self._require_expected(cluster, selection.node_ids, "running", "Stop Broker")
         began = time.monotonic()
@@ -196,6 +199,74 @@ class FaultKeywords:
                     f"{ended - started:.2f} s.")
         return DotDict(node=_one_or_all(node_ids), recovery=round(ended - started, 3))
 
+    @keyword(tags=["faults", "network"])
+    def isolate_broker(self, broker: "int | str | None" = None, topic: "str | None" = None, partition: int = 0,
+                       **cut: str) -> DotDict:
+        """Cuts node(s) off the network until `Heal Network`: ``from=nodes`` (the default) or ``from=clients``.
+
+        - ``from=nodes``: the node can no longer reach any other node, nor they
+          it, both ways, while clients on the host still reach it. A leader cut
+          off this way is replaced by the others, yet may keep acknowledging
+          ``acks=1`` writes from clients: the split-brain case.
+        - ``from=clients``: clients cannot reach the node; it still replicates.
+
+        ``broker`` as in `Restart Broker` (a node id, ``leader`` of ``topic``,
+        ``controller``, ...). The rules live in the node's own network namespace
+        (iptables), never on the host, and go with `Heal Network` or the cluster.
+        Returns ``node`` and ``rules`` (how many were added).
+
+        | `Isolate Broker`    broker=leader    topic=orders
+        | `Isolate Broker`    broker=2    from=clients
+        | `Heal Network`
+        """
+        unknown = sorted(set(cut) - {"from"})
+        if unknown:
+            raise KafkaPersistenceError(f"'Isolate Broker' takes from=nodes or from=clients, not {unknown[0]}=.")
+        cut_from = CutFrom.parse(cut.get("from", CutFrom.NODES))
+        cluster = self.ctx.require_cluster()
+        if cut_from is CutFrom.NODES and len(cluster.nodes) == 1:
+            raise KafkaPersistenceError(
+                "A single node has no other node to be cut off from: start Kafka with brokers=3, or isolate it "
+                "from=clients.")
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        self._require_expected(cluster, selection.node_ids, "running", "Isolate Broker")
+        began = time.monotonic()
+        added = 0
+        for node_id in selection.node_ids:
+            peers = [cluster.nodes[i].ip_address(cluster.network_name) for i in cluster.nodes if i != node_id]
+            added += len(network.isolate(cluster.nodes[node_id], cut_from, peers))
+            cluster.nodes[node_id].cut = True
+        self.ctx.open_faults.begin("network", list(self.ctx.runs.values()), "isolate",
+                                   f"{selection.target} from {cut_from.value}", began)
+        logger.info(f"Isolated {selection.target} from {cut_from.value} ({added} iptables rules in its namespace).")
+        return DotDict(node=_one_or_all(selection.node_ids), rules=added)
+
+    @keyword(tags=["faults", "network"])
+    def heal_network(self) -> DotDict:
+        """Removes every network cut `Isolate Broker` made, and waits until the cluster serves again.
+
+        Returns ``nodes`` (the healed node ids) and ``recovery`` (seconds until
+        served). Does nothing when no node is isolated.
+
+        | `Isolate Broker`    broker=leader    topic=orders
+        | `Heal Network`
+        """
+        cluster = self.ctx.require_cluster()
+        healed = sorted(i for i, node in cluster.nodes.items() if node.cut)
+        if not healed:
+            logger.info("No node is isolated.")
+            return DotDict(nodes=[], recovery=0.0)
+        started, wall_clock = time.monotonic(), time.time()
+        for node_id in healed:
+            network.heal(cluster.nodes[node_id])
+            cluster.nodes[node_id].cut = False
+        cluster.wait_ready(self.ctx.settings.restart_timeout, "healing the network", healed, wall_clock)
+        ended = time.monotonic()
+        self.ctx.open_faults.end("network", ended)
+        logger.info(f"Healed the network of node(s) {', '.join(map(str, healed))}; the cluster served after "
+                    f"{ended - started:.2f} s.")
+        return DotDict(nodes=healed, recovery=round(ended - started, 3))
+
     @staticmethod
     def _require_expected(cluster: Cluster, node_ids: list[int], wanted: str, keyword_name: str) -> None:
         advice = {"stopped": "'Start Broker' starts it", "paused": "'Resume Broker' resumes it",
@@ -208,8 +279,15 @@ class FaultKeywords:
 
     @staticmethod
     def _leader(cluster: Cluster, topic: str, partition: int) -> int:
-        states = partition_states(cluster.connection, topic, METADATA_TIMEOUT_SECONDS) or []
+        states = cluster.partition_states(topic, METADATA_TIMEOUT_SECONDS) or []
         return states[partition].leader if partition < len(states) else -1
+
+
+def _require_power_loss(cluster: Cluster, mode: StopMode) -> None:
+    if mode is StopMode.POWER_LOSS and not cluster.spec.options.power_loss:
+        raise KafkaPersistenceError(
+            "mode=power-loss needs a cluster started for it: 'Start Kafka    power_loss=True' puts the log "
+            "directories on a filesystem that can forget unsynced writes (this one was started without it).")
 
 
 def _one_or_all(values: list):

@@ -63,7 +63,8 @@ class MessageKeywords:
             metadata = producer.send(topic, to_bytes(value), to_bytes(key), encoded_headers, partition, seconds,
                                      acks, idempotent)
         except NotAcknowledgedInTime:
-            why = why_not_acknowledged(self.ctx.require_cluster().connection, topic, partition, 5.0)
+            cluster = self.ctx.require_cluster()
+            why = why_not_acknowledged(cluster.connection, topic, partition, 5.0, cluster.trusted_broker_ids())
             if why is None:
                 raise
             raise KafkaPersistenceError(f"Record to topic '{topic}' was not acknowledged within {seconds:g} s: "

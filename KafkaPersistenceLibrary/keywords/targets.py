@@ -4,7 +4,7 @@ from robot.api import logger
 
 from ..broker.cluster import Cluster
 from ..broker.node import Node
-from ..clients.admin import active_controller, partition_states
+from ..clients.admin import active_controller
 from ..clients.records import validate_topic
 from ..errors import KafkaPersistenceError
 from ..faults.selection import Selection, parse, select
@@ -22,7 +22,7 @@ def select_nodes(ctx: LibraryContext, cluster: Cluster, broker: "int | str | Non
             raise KafkaPersistenceError(
                 f"broker={broker} needs the partition it leads or follows: give topic= (and partition=, 0 by default).")
         validate_topic(topic)
-        states = partition_states(cluster.connection, topic, METADATA_TIMEOUT_SECONDS)
+        states = cluster.partition_states(topic, METADATA_TIMEOUT_SECONDS)
         if states is None:
             raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {cluster.bootstrap}: no {broker} to choose.")
         if not 0 <= partition < len(states):

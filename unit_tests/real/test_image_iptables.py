@@ -5,9 +5,9 @@ import uuid
 
 from docker.errors import NotFound
 
-from KafkaPersistenceLibrary import docker_engine
+from KafkaPersistenceLibrary.broker import engine as docker_engine
+from KafkaPersistenceLibrary.broker.labels import labels_for
 from KafkaPersistenceLibrary.image import resolve_image
-from KafkaPersistenceLibrary.labels import labels_for
 
 RULE = "INPUT -p tcp --dport 9092 -j DROP"
 

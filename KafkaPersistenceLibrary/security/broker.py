@@ -80,13 +80,17 @@ class BrokerSecurity:
         """The identity that works from the broker's first second (before :meth:`create_users`)."""
         return self.admin or self.client
 
-    def server_properties(self, host_port: int, node_host: str = "localhost", controller: bool = True) -> dict:
+    def server_properties(self, host_port: int, node_host: str = "localhost", controller: bool = True,
+                          client_port: int = CLIENT_PORT) -> dict:
         """Kafka properties of one node: listeners, their protocols, TLS and SASL settings.
 
         ``host_port`` is the 127.0.0.1 port published for ``CLIENT`` (and
         advertised); ``node_host`` the node's name on the private network
         (advertised for ``INTERNAL``); ``controller`` whether the node also runs
-        the KRaft controller (then ``CONTROLLER`` is among its listeners). The
+        the KRaft controller (then ``CONTROLLER`` is among its listeners);
+        ``client_port`` the container port of ``CLIENT`` (give ``host_port`` and
+        publish ``127.0.0.1:P:P`` to make the advertised address work inside the
+        container too, e.g. for Kafka's own tools run there). The
         caller keeps ``controller.listener.names``, ``controller.quorum.voters``
         and the rest.
 
@@ -94,7 +98,7 @@ class BrokerSecurity:
         how KafkaDockerWrapper needs them in ``KAFKA_*`` variables, and how they go
         into any server.properties. They hold secrets: log :meth:`masked` instead.
         """
-        listeners = [f"{CLIENT_LISTENER}://0.0.0.0:{CLIENT_PORT}", f"{INTERNAL_LISTENER}://0.0.0.0:{INTERNAL_PORT}"]
+        listeners = [f"{CLIENT_LISTENER}://0.0.0.0:{client_port}", f"{INTERNAL_LISTENER}://0.0.0.0:{INTERNAL_PORT}"]
         if controller:
             listeners.append(f"{CONTROLLER_LISTENER}://0.0.0.0:{CONTROLLER_PORT}")
         props = {

@@ -124,6 +124,9 @@ def _probe(host: str, port: int, security: ClientSecurity, deadline: float) -> N
     except _ExpectsTls:
         raise _Cause(_tls_here(host, port, where, security, deadline)) from None
     except (OSError, EOFError) as error:
+        if not security.uses_tls and _speaks_tls(host, port, deadline):
+            # The broker hung up on our plaintext request without a TLS alert (it sends one only sometimes).
+            raise _Cause(_tls_here(host, port, where, security, deadline)) from None
         # The TLS handshake went well but the first request did not (e.g. a TLS 1.3 alert
         # about the client certificate comes only now), or the broker hung up.
         raise _Cause(_after_handshake_failure(error, where, security)) from None
@@ -153,15 +156,19 @@ def _tls(sock: socket.socket, host: str, where: str, security: ClientSecurity, d
     try:
         tls.do_handshake()
         return tls
-    except ssl.SSLCertVerificationError as error:
-        raise _Cause(_untrusted(error, host, where, security, deadline)) from None
-    except socket.timeout:
-        raise _Cause(f"TLS handshake with {where} did not finish in time: the broker may not speak TLS there.") \
-            from None
-    except (ssl.SSLError, OSError) as error:
-        if _not_tls(error):
-            raise _Cause(_no_tls_here(host, where, security, deadline)) from None
-        raise _Cause(f"TLS handshake with {where} failed: {_ssl_reason(error)}.") from None
+    except OSError as error:  # ssl.SSLError and socket.timeout are OSErrors too
+        _close(tls)
+        raise _Cause(_handshake_failure(error, host, where, security, deadline)) from None
+
+
+def _handshake_failure(error: OSError, host: str, where: str, security: ClientSecurity, deadline: float) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return _untrusted(error, host, where, security, deadline)
+    if isinstance(error, socket.timeout):
+        return f"TLS handshake with {where} did not finish in time: the broker may not speak TLS there."
+    if _not_tls(error):
+        return _no_tls_here(host, where, security, deadline)
+    return f"TLS handshake with {where} failed: {_ssl_reason(error)}."
 
 
 def _context(security: ClientSecurity, verify: bool = True) -> ssl.SSLContext:
@@ -187,7 +194,7 @@ def _untrusted(error: ssl.SSLCertVerificationError, host: str, where: str, secur
     trusted_by = f"ca_file {security.ca_file}" if security.ca_file else "the system's trusted CAs (give ca_file)"
     code = getattr(error, "verify_code", None)
     reason = getattr(error, "verify_message", "") or _ssl_reason(error)
-    if code == 62 or "hostname mismatch" in reason.lower() or "doesn't match" in str(error):
+    if code in (62, 64) or "mismatch" in reason.lower() or "doesn't match" in str(error):
         names = _names(cert) if cert is not None else "?"
         return (f"TLS handshake with {where} failed: the broker's certificate is not valid for '{host}' "
                 f"(it names {names}): connect by one of those names, or set check_hostname=False.")
@@ -240,6 +247,20 @@ def _no_tls_here(host: str, where: str, security: ClientSecurity, deadline: floa
         pass
     return (f"The broker does not speak TLS on {where}: use security_protocol={advice} there, or the address of "
             f"its TLS listener.")
+
+
+def _speaks_tls(host: str, port: int, deadline: float) -> bool:
+    """Whether a TLS handshake (certificate not checked) succeeds there; a demand for a client certificate counts."""
+    where = f"{host}:{port}"
+    try:
+        with _connect(host, port, deadline) as sock:
+            sock.settimeout(_left(deadline, where))
+            with _context(ClientSecurity(), verify=False).wrap_socket(sock, server_hostname=host):
+                return True
+    except OSError as error:
+        return "certificate required" in str(error).lower()
+    except _Cause:
+        return False
 
 
 def _tls_here(host: str, port: int, where: str, security: ClientSecurity, deadline: float) -> str:
@@ -443,7 +464,10 @@ def _broker_words(text: str) -> str:
     for marker in ("SaslAuthenticationFailedError: ", "SASL authentication error: "):
         if marker in text:
             text = text.rsplit(marker, 1)[1]
-    return text.split(" (after ")[0].strip().rstrip(")").strip()
+    text = text.split(" (after ")[0].strip()
+    if text.endswith(")") and text.count(")") > text.count("("):  # kafka-python's "Abort (…: <broker's words>)"
+        text = text[:-1]
+    return text
 
 
 class LibrdkafkaErrors:
@@ -456,6 +480,10 @@ class LibrdkafkaErrors:
     """
 
     HOPELESS = ("_AUTHENTICATION", "_SSL", "_UNSUPPORTED_FEATURE", "SASL_AUTHENTICATION_FAILED")
+    # A transport error with these words is the broker refusing our client certificate (TLS 1.3
+    # sends that alert after the handshake, so librdkafka files it under _TRANSPORT).
+    HOPELESS_TRANSPORT = ("alert certificate required", "alert unknown ca", "alert bad certificate",
+                          "alert certificate unknown")
 
     def __init__(self, security: ClientSecurity, where: str):
         self.security, self.where = security, where
@@ -465,7 +493,11 @@ class LibrdkafkaErrors:
         self.errors.append((error.name(), error.str()))
 
     def hopeless(self) -> "tuple[str, str] | None":
-        return next(((name, text) for name, text in self.errors if name in self.HOPELESS), None)
+        """The first error that retrying will not cure, as (librdkafka error name, text), or None."""
+        for name, text in self.errors:
+            if name in self.HOPELESS or (name == "_TRANSPORT" and any(w in text for w in self.HOPELESS_TRANSPORT)):
+                return name, text
+        return None
 
     def raise_if_hopeless(self) -> None:
         found = self.hopeless()

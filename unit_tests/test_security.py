@@ -393,6 +393,22 @@ class LocalTlsDiagnosisTest(CertificateFiles):
             check_connection(f"127.0.0.1:{port}", ClientSecurity(), 5)
         self.assertLess(time.monotonic() - started, 1)
 
+    def test_silent_server_is_given_up_on_in_time(self):
+        server = socket.create_server(("127.0.0.1", 0))
+        accepted = []
+        threading.Thread(target=lambda: [accepted.append(server.accept()) for _ in range(2)], daemon=True).start()
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        try:
+            for security, pattern in ((ClientSecurity(), r"did not answer a PLAINTEXT client in time"),
+                                      (ClientSecurity.from_arguments("SSL"), r"TLS handshake .* did not finish in time")):
+                started = time.monotonic()
+                self.assertRegex(diagnose(address, security, 0.5), pattern)
+                self.assertLess(time.monotonic() - started, 1.5)
+        finally:
+            server.close()
+            for conn, _ in accepted:
+                conn.close()
+
     def test_bad_bootstrap(self):
         with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid bootstrap server 'localhost': use host:port"):
             check_connection("localhost", ClientSecurity())
@@ -772,6 +788,14 @@ class RealBrokerTest(unittest.TestCase):
         self.assertEqual(diagnose(bootstrap, ClientSecurity()),
                          f"The broker expects TLS on {bootstrap}: use security_protocol=SSL or SASL_SSL with ca_file, "
                          f"cert_file and key_file (it requires a client certificate).")
+
+    def test_broker_log_holds_no_secret(self):
+        key_body = self.sasl.certificates.read(self.sasl.certificates.broker_key_file).decode().splitlines()[1]
+        for node in (self.sasl_node, self.mtls_node):
+            log = node.container.logs().decode("utf-8", "replace")
+            self.assertIn("Kafka Server started", log)
+            for secret in (SECRET, self.sasl.admin_password, "PRIVATE KEY", key_body):
+                self.assertNotIn(secret, log)
 
     def test_users_and_records_survive_a_restart(self):
         node, topic = self.sasl_node, self.topic()

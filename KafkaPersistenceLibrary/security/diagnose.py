@@ -123,6 +123,9 @@ def _probe(host: str, port: int, security: ClientSecurity, deadline: float) -> N
         raise
     except _ExpectsTls:
         raise _Cause(_tls_here(host, port, where, security, deadline)) from None
+    except socket.timeout:
+        raise _Cause(f"Kafka at {where} did not answer a {security.protocol} client in time: is this the address of "
+                     f"a Kafka listener, and its security_protocol {security.protocol}?") from None
     except (OSError, EOFError) as error:
         if not security.uses_tls and _speaks_tls(host, port, deadline):
             # The broker hung up on our plaintext request without a TLS alert (it sends one only sometimes).

@@ -1,65 +1,37 @@
-"""A KRaft cluster of our own: nodes in containers on a private network, created and removed together.
+"""A Kafka cluster the library can make fail: its nodes, how clients reach it, and the faults.
 
-One broker alone is one combined node (broker and controller), as it always was.
-Several brokers get dedicated controllers, as production clusters have: then a
-broker fault never takes the quorum down with it. Each broker's client listener
-is published on a fixed 127.0.0.1 port and advertised so; inter-broker and
-controller traffic stays on the private network.
+What a fault does to a node (stop, start, pause) is the node's business: a
+container we created (:mod:`.node`), an existing container or a command the
+user gave (:mod:`..external`). What "the cluster serves again" means is the same
+for all of them, and lives here with the fault operations that wait for it.
+Clusters the library starts itself are :class:`.own.OwnCluster`.
 """
 
 import dataclasses
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-
-import docker
-from docker.errors import APIError, ImageNotFound, NotFound
-from requests.exceptions import RequestException
 
 from ..clients.admin import PartitionState, partition_states
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
-from ..image import resolve_image
-from . import engine
-from .environment import NodeSpec, Topology, new_cluster_id, node_properties, to_environment
-from .labels import Swept, labels_for, sweep_orphans
-from .node import ContainerState, Node, NodeOptions, PortTaken, StopMode
-from .ports import free_loopback_port
+from ..security.settings import PLAINTEXT_SECURITY, ClientSecurity
+from .node import ContainerState, Node, PortTaken, StopMode
 from .readiness import NotReady, wait_until_ready
-
-PORT_ATTEMPTS = 5
-MAX_BROKERS = 5
-MAX_CONTROLLERS = 5
-
-
-@dataclasses.dataclass(frozen=True)
-class ClusterSpec:
-    """What a test asked for: sizes, broker properties, and the faults it wants to make."""
-
-    topology: Topology
-    config: tuple[tuple[str, str], ...] = ()
-    options: NodeOptions = NodeOptions()
-
-    @property
-    def properties(self) -> dict[str, str]:
-        return dict(self.config)
 
 
 class Cluster:
-    """The running nodes of one cluster, its network, and the address clients bootstrap from."""
+    """The nodes of one cluster and the address clients bootstrap from."""
 
-    def __init__(self, client: docker.DockerClient, name: str, spec: ClusterSpec, image: str,
-                 network, labels: dict[str, str]):
-        self._client = client
+    single_node = False  # one node that is broker and controller: every selector means it
+    power_loss = False  # nodes run on the power-loss filesystem
+    network_name: "str | None" = None  # the private network, when network faults are possible
+    default_replication_factor: "int | None" = None  # None: the brokers' own default
+    description = "Kafka"
+
+    def __init__(self, name: str, security: ClientSecurity = PLAINTEXT_SECURITY):
         self.name = name
-        self.spec = spec
-        self.image = image
-        self._network = network
+        self.security = security
         self.nodes: dict[int, Node] = {}
-        self.cluster_id = new_cluster_id()
-        self._labels = labels
-        self.started_in_seconds = 0.0
-        self.swept: list[Swept] = []
 
     # -- what it is ----------------------------------------------------------------
 
@@ -84,11 +56,7 @@ class Cluster:
         """
         trusted = set(self.trusted_broker_ids())
         running = [node.address for node in self.brokers if node.node_id in trusted]
-        return Connection(",".join(running) or self.bootstrap)
-
-    @property
-    def network_name(self) -> str:
-        return self._network.name
+        return Connection(",".join(running) or self.bootstrap, self.security)
 
     @property
     def whole(self) -> bool:
@@ -111,85 +79,9 @@ class Cluster:
         """Node id -> advertised client address of the brokers the library keeps up."""
         return {n.node_id: n.address for n in self.brokers if not running_only or n.expected == "running"}
 
-    # -- start and remove ----------------------------------------------------------
-
-    @classmethod
-    def start(cls, requested_image: "str | None", owner: str, spec: ClusterSpec, timeout: float) -> "Cluster":
-        """Start every node in parallel; return once each broker serves and an acks=all produce is acknowledged."""
-        client = engine.connect()
-        swept = sweep_orphans(client)
-        image = resolve_image(requested_image, lambda name: _has_image(client, name))
-        require_image(client, image)
-        started = time.monotonic()
-        name = f"kpl-{uuid.uuid4().hex[:8]}"
-        labels = labels_for(owner, cluster=name)
-        try:
-            network = client.networks.create(name, driver="bridge", labels=labels, check_duplicate=True)
-        except BaseException:
-            _remove_network_by_name(client, name)
-            raise
-        cluster = cls(client, name, spec, image, network, labels)
-        try:
-            cluster._create_nodes()
-            cluster._start_nodes()
-            cluster.wait_ready(timeout, "start")
-        except BaseException:
-            cluster.remove()  # a cluster that never served is of no use to anyone: leave nothing behind
-            raise
-        cluster.started_in_seconds = time.monotonic() - started
-        cluster.swept = swept
-        return cluster
-
-    def _create_nodes(self) -> None:
-        taken: set[int] = set()
-        for spec in self.spec.topology.nodes(self.name):
-            port = None
-            if spec.is_broker:
-                port = free_loopback_port(exclude=taken)
-                taken.add(port)
-            self._create_node(spec, port)
-
-    def _create_node(self, spec: NodeSpec, port: "int | None") -> Node:
-        properties = node_properties(spec, self.spec.topology.nodes(self.name), self.spec.topology, port,
-                                     self.spec.properties)
-        node = Node.create(self._client, self.image, spec, to_environment(properties, self.cluster_id),
-                           self._network.name, self._labels, port, self.spec.options)
-        self.nodes[node.node_id] = node
-        return node
-
-    def _start_nodes(self) -> None:
-        """Start all containers at once (the JVMs then boot side by side)."""
-        with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
-            for future in [pool.submit(self._start_node, node) for node in list(self.nodes.values())]:
-                future.result()
-
-    def _start_node(self, node: Node) -> None:
-        for _ in range(PORT_ATTEMPTS):
-            try:
-                node.start()
-                return
-            except PortTaken:
-                # Another process took the port between our check and Docker's bind: a never-started
-                # node can move, since its address is only in its own environment.
-                error = node.remove()
-                if error:
-                    raise KafkaPersistenceError(error) from None
-                port = free_loopback_port(exclude={n.client_port for n in self.brokers})
-                node = self._create_node(node.spec, port)
-        raise KafkaPersistenceError(f"No free loopback port for {node.name} after {PORT_ATTEMPTS} attempts; "
-                                    f"free some ports and retry.")
-
     def remove(self) -> list[str]:
-        """Remove every container and the network; return what could not be removed (normally nothing)."""
-        problems = [p for p in (node.remove() for node in self.nodes.values()) if p]
-        try:
-            self._network.remove()
-        except NotFound:
-            pass
-        except (APIError, RequestException) as error:
-            problems.append(f"could not remove network {self.name}: {engine.first_line(error)}")
-        self._client.close()
-        return problems
+        """Let go of the cluster; return what could not be cleaned up (normally nothing)."""
+        return []
 
     # -- faults ----------------------------------------------------------------------
 
@@ -286,16 +178,9 @@ class Cluster:
                 break
         cause = next((line.strip() for line in lines if "Exception" in line or " ERROR " in line), "")
         tail = " | ".join(lines[-10:])
-        return (f"Kafka ({self.image}) did not serve clients after {what}: {why}. "
+        return (f"{self.description} did not serve clients after {what}: {why}. "
                 + (f"Broker says: {cause[:500]}. " if cause else "")
                 + f"Last log lines: {tail[-1200:]}")
-
-
-def _remove_network_by_name(client: docker.DockerClient, name: str) -> None:
-    try:
-        client.api.remove_network(name)
-    except (NotFound, APIError, RequestException):
-        pass
 
 
 @dataclasses.dataclass
@@ -316,19 +201,3 @@ class RestartReport:
         """Graceful, and no node had to be killed after the stop timeout."""
         return self.mode is StopMode.GRACEFUL and all(code != 137 for code in self.exit_codes.values())
 
-
-def _has_image(client: docker.DockerClient, image: str) -> bool:
-    try:
-        client.images.get(image)
-        return True
-    except ImageNotFound:
-        return False
-
-
-def require_image(client: docker.DockerClient, image: str) -> None:
-    if not _has_image(client, image):
-        raise KafkaPersistenceError(
-            f"Image '{image}' is not on this Docker engine: build it with "
-            f"'python -m KafkaPersistenceLibrary.image build' (or run './run.sh true'), "
-            f"or name another with the library's image= argument or KAFKA_PERSISTENCE_IMAGE."
-        ) from None

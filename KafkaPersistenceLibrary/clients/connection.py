@@ -2,19 +2,24 @@
 
 import dataclasses
 
+from ..security.settings import PLAINTEXT_SECURITY, ClientSecurity
+
 
 @dataclasses.dataclass(frozen=True)
 class Connection:
-    """A bootstrap list and the client settings that go with it (security joins them later)."""
+    """A bootstrap list and the client security that goes with it (plaintext by default)."""
 
     bootstrap: str
-    extra_kafka_python: tuple[tuple[str, object], ...] = ()
-    extra_librdkafka: tuple[tuple[str, object], ...] = ()
+    security: ClientSecurity = PLAINTEXT_SECURITY
 
     def kafka_python(self, **settings) -> dict:
         """Keyword arguments for kafka-python's producer, consumer and admin client."""
-        return {"bootstrap_servers": self.bootstrap, **dict(self.extra_kafka_python), **settings}
+        return {"bootstrap_servers": self.bootstrap, **self.security.kafka_python(), **settings}
 
     def librdkafka(self, settings: "dict | None" = None) -> dict:
         """A confluent-kafka (librdkafka) configuration dictionary."""
-        return {"bootstrap.servers": self.bootstrap, **dict(self.extra_librdkafka), **(settings or {})}
+        return {"bootstrap.servers": self.bootstrap, **self.security.librdkafka(), **(settings or {})}
+
+    def to(self, bootstrap: str) -> "Connection":
+        """The same security, another bootstrap list."""
+        return dataclasses.replace(self, bootstrap=bootstrap)

@@ -10,7 +10,8 @@ import random
 
 from robot.api import logger
 
-from ..broker.cluster import Cluster, ClusterSpec
+from ..broker.cluster import Cluster
+from ..broker.own import ClusterSpec
 from ..clients.producer import Producer
 from ..durability.run import OpenFaults, Run
 from ..errors import KafkaPersistenceError

@@ -224,6 +224,10 @@ class FaultKeywords:
             raise KafkaPersistenceError(f"'Isolate Broker' takes from=nodes or from=clients, not {unknown[0]}=.")
         cut_from = CutFrom.parse(cut.get("from", CutFrom.NODES))
         cluster = self.ctx.require_cluster()
+        if cluster.network_name is None:
+            raise KafkaPersistenceError(
+                f"Isolate Broker works on clusters the library started (it cuts their private network); "
+                f"{cluster.description} is not one.")
         if cut_from is CutFrom.NODES and len(cluster.nodes) == 1:
             raise KafkaPersistenceError(
                 "A single node has no other node to be cut off from: start Kafka with brokers=3, or isolate it "
@@ -284,7 +288,7 @@ class FaultKeywords:
 
 
 def _require_power_loss(cluster: Cluster, mode: StopMode) -> None:
-    if mode is StopMode.POWER_LOSS and not cluster.spec.options.power_loss:
+    if mode is StopMode.POWER_LOSS and not cluster.power_loss:
         raise KafkaPersistenceError(
             "mode=power-loss needs a cluster started for it: 'Start Kafka    power_loss=True' puts the log "
             "directories on a filesystem that can forget unsynced writes (this one was started without it).")

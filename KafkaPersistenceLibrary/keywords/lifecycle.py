@@ -4,9 +4,9 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import DotDict
 
-from ..broker.cluster import MAX_BROKERS, MAX_CONTROLLERS, Cluster, ClusterSpec
 from ..broker.environment import Topology
 from ..broker.node import NodeOptions
+from ..broker.own import MAX_BROKERS, MAX_CONTROLLERS, ClusterSpec, OwnCluster
 from ..errors import KafkaPersistenceError
 from .context import LibraryContext
 from .targets import node_for
@@ -64,7 +64,7 @@ class LifecycleKeywords:
                     f"not {_describe(spec)}: call 'Stop Kafka' first to start one with other settings.")
             logger.warn(f"Kafka is no longer running ({down}); starting a new cluster.")
             self._remove_cluster()
-        cluster = Cluster.start(ctx.settings.image, ctx.current_owner, spec, ctx.settings.start_timeout)
+        cluster = OwnCluster.start(ctx.settings.image, ctx.current_owner, spec, ctx.settings.start_timeout)
         ctx.cluster, ctx.cluster_owner, ctx.cluster_spec = cluster, ctx.current_owner, spec
         for swept in cluster.swept:
             logger.warn(f"Removed {swept.describe()}: that run was killed before it could clean up.")

@@ -153,8 +153,9 @@ class MessageKeywords:
         if replication_factor is not None and replication_factor < 1:
             raise KafkaPersistenceError(f"Invalid replication_factor {replication_factor}: at least 1.")
         cluster = self.ctx.require_cluster()
-        rf = replication_factor or cluster.spec.topology.replication_factor
+        rf = replication_factor or cluster.default_replication_factor or -1  # -1: the brokers' default
         create_topic(cluster.connection, name, partitions, rf, config, timeout=30)
-        logger.info(f"Created topic '{name}' with {partitions} partition(s), replication factor {rf}"
+        logger.info(f"Created topic '{name}' with {partitions} partition(s), replication factor "
+                    f"{rf if rf > 0 else 'as the brokers default'}"
                     + (f" and {config}." if config else "."))
 

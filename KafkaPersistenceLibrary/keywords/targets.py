@@ -30,13 +30,13 @@ def select_nodes(ctx: LibraryContext, cluster: Cluster, broker: "int | str | Non
         return states[partition]
 
     def controller() -> int:
-        if cluster.spec.topology.combined:
+        if cluster.single_node:
             return cluster.brokers[0].node_id
         return active_controller(cluster.connection, METADATA_TIMEOUT_SECONDS)
 
     selection = select(broker, [n.node_id for n in cluster.brokers],
                        [n.node_id for n in cluster.controllers if not n.spec.is_broker],
-                       partition_state, controller, ctx.random, ctx.seed, cluster.spec.topology.combined)
+                       partition_state, controller, ctx.random, ctx.seed, cluster.single_node)
     logger.info(f"broker={broker if broker is not None else '(default)'}: {selection.how}.")
     return selection
 

@@ -34,8 +34,14 @@ Wiring it into the keywords:
 
 from .broker import BrokerSecurity, broker_security
 from .certificates import GeneratedCertificates, generate_certificates
-from .diagnose import (LibrdkafkaErrors, capture_kafka_python_log, check_connection, diagnose, explain_client_error,
-                       explain_kafka_python_log)
+from .diagnose import (
+                       LibrdkafkaErrors,
+                       capture_kafka_python_log,
+                       check_connection,
+                       diagnose,
+                       explain_client_error,
+                       explain_kafka_python_log,
+)
 from .settings import MASK, MECHANISMS, PLAINTEXT_SECURITY, PROTOCOLS, ClientSecurity, masked_config
 
 __all__ = [

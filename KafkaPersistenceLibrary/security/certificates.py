@@ -75,7 +75,7 @@ def generate_certificates(directory: str, broker_hosts: "tuple[str, ...] | list[
     except OSError as error:
         raise KafkaPersistenceError(f"Cannot create the certificate directory {directory}: {error.strerror}.") from None
 
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     not_before, not_after = now - CLOCK_SKEW, now + datetime.timedelta(days=valid_days)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())

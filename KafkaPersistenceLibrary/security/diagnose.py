@@ -123,7 +123,7 @@ def _probe(host: str, port: int, security: ClientSecurity, deadline: float) -> N
         raise
     except _ExpectsTls:
         raise _Cause(_tls_here(host, port, where, security, deadline)) from None
-    except socket.timeout:
+    except TimeoutError:
         raise _Cause(f"Kafka at {where} did not answer a {security.protocol} client in time: is this the address of "
                      f"a Kafka listener, and its security_protocol {security.protocol}?") from None
     except (OSError, EOFError) as error:
@@ -141,7 +141,7 @@ def _connect(host: str, port: int, deadline: float) -> socket.socket:
     where = f"{host}:{port}"
     try:
         return socket.create_connection((host, port), timeout=_left(deadline, where))
-    except socket.timeout:
+    except TimeoutError:
         raise _Cause(f"Kafka at {where} did not accept a connection in time (is the address right?).") from None
     except ConnectionRefusedError:
         raise _Cause(f"Cannot reach Kafka at {where}: connection refused (is the broker running, and is this its "
@@ -341,7 +341,7 @@ def _login(sock, where: str, security: ClientSecurity, deadline: float) -> None:
     final_bare = f"c=biws,r={fields['r']}"
     auth_message = f"{first_bare},{server_first},{final_bare}".encode()
     signature = hmac.new(digest(client_key).digest(), auth_message, digest).digest()
-    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature))).decode()
+    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature, strict=True))).decode()
     server_final = _authenticate(sock, f"{final_bare},p={proof}".encode(), where, security, deadline).decode()
     expected = base64.b64encode(hmac.new(hmac.new(salted, b"Server Key", digest).digest(), auth_message,
                                          digest).digest()).decode()
@@ -525,7 +525,7 @@ def capture_kafka_python_log():
         def emit(self, record):
             try:
                 messages.append(record.getMessage())
-            except Exception:  # a broken log format must not break the client
+            except Exception:  # noqa: BLE001 - a broken log format must not break the client
                 pass
 
     handler = Collect(logging.WARNING)

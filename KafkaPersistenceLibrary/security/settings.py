@@ -261,7 +261,7 @@ def _validate(s: ClientSecurity) -> None:
                 f"{'SASL_SSL' if uses_sasl else 'SSL or SASL_SSL'}, or leave out {', '.join(tls_given)}.")
         return
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     if s.ca_file is not None:
         set_("ca_file", _path(s.ca_file))
         cas = _load_certificates(s.ca_file, "ca_file")

@@ -10,6 +10,7 @@
 #          (refreshed when setup.cfg, pyproject.toml or constraints.txt change)
 #   docker an engine that answers: DOCKER_HOST or the default socket is used as is;
 #          otherwise, as root on Debian/Ubuntu, docker.io is installed and dockerd started
+#   tools  Debian's docker-compose, which the tests use to start a user-style stack
 #   image  the Kafka image (python -m KafkaPersistenceLibrary.image ensure)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -80,6 +81,16 @@ stage_docker() {
     say "docker: engine started ($(took "$t0"))"
 }
 
+stage_test_tools() {
+    # The tests drive a docker compose project (Connect Kafka driver=compose): Debian's docker-compose.
+    if ! command -v docker-compose >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        local t0
+        t0=$(now)
+        apt_install docker-compose
+        say "test tools: installed docker-compose ($(took "$t0"))"
+    fi
+}
+
 stage_image() {
     local t0 image
     t0=$(now)
@@ -100,6 +111,7 @@ stage_image() {
 
 stage_venv
 stage_docker
+stage_test_tools
 stage_image
 [ "$#" -gt 0 ] || exit 0
 export PATH="$PWD/.venv/bin:$PATH"

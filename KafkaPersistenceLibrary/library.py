@@ -5,6 +5,7 @@ from datetime import timedelta
 from robot.api.deco import library
 
 from .keywords.cluster_state import ClusterStateKeywords
+from .keywords.connection import ConnectionKeywords
 from .keywords.context import LibraryContext, Settings
 from .keywords.faults import FaultKeywords
 from .keywords.lifecycle import LifecycleKeywords
@@ -16,8 +17,8 @@ from .versions import KAFKA_VERSION, LIBRARY_VERSION
 
 
 @library(scope="GLOBAL", version=LIBRARY_VERSION, doc_format="ROBOT")
-class KafkaPersistenceLibrary(LifecycleKeywords, FaultKeywords, ClusterStateKeywords, MessageKeywords,
-                              VerificationKeywords, CleanupListener):
+class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywords, ClusterStateKeywords,
+                              MessageKeywords, VerificationKeywords, CleanupListener):
     __doc__ = f"""Proves that Kafka keeps your messages when a broker goes down.
 
     Behind each keyword stands a real Apache Kafka broker ({KAFKA_VERSION}) in a real

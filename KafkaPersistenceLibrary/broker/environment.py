@@ -97,8 +97,13 @@ def cluster_defaults(topology: Topology) -> dict[str, str]:
 
 
 def node_properties(node: NodeSpec, nodes: list[NodeSpec], topology: Topology, client_port: int | None,
-                    config: dict[str, str]) -> dict[str, str]:
-    """Every property of one node; ``config`` (the user's) overrides our defaults."""
+                    config: dict[str, str], client_protocol: str = "PLAINTEXT",
+                    client_listener: "dict[str, str] | None" = None) -> dict[str, str]:
+    """Every property of one node; ``config`` (the user's) overrides our defaults.
+
+    ``client_protocol`` and ``client_listener`` (``listener.name.client.*`` TLS and
+    SASL settings) secure the ``CLIENT`` listener of brokers; the others stay plaintext.
+    """
     voters = ",".join(f"{n.node_id}@{n.hostname}:{CONTROLLER_PORT}" for n in nodes if n.is_controller)
     properties = {
         "node.id": str(node.node_id),
@@ -111,8 +116,9 @@ def node_properties(node: NodeSpec, nodes: list[NodeSpec], topology: Topology, c
     if node.is_broker:
         listeners += [f"CLIENT://0.0.0.0:{CLIENT_PORT}", f"INTERNAL://0.0.0.0:{INTERNAL_PORT}"]
         advertised += [f"CLIENT://127.0.0.1:{client_port}", f"INTERNAL://{node.hostname}:{INTERNAL_PORT}"]
-        protocols += ["CLIENT:PLAINTEXT", "INTERNAL:PLAINTEXT"]
+        protocols += [f"CLIENT:{client_protocol}", "INTERNAL:PLAINTEXT"]
         properties["inter.broker.listener.name"] = "INTERNAL"
+        properties.update(client_listener or {})
     if node.is_controller:
         listeners.append(f"CONTROLLER://0.0.0.0:{CONTROLLER_PORT}")
         if not node.is_broker:

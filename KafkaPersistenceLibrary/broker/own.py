@@ -8,6 +8,8 @@ controller traffic stays on the private network.
 """
 
 import dataclasses
+import shutil
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +20,7 @@ from requests.exceptions import RequestException
 
 from ..errors import KafkaPersistenceError
 from ..image import resolve_image
+from ..security.broker import BrokerSecurity, broker_security
 from . import engine
 from .cluster import Cluster
 from .environment import NodeSpec, Topology, new_cluster_id, node_properties, to_environment
@@ -37,6 +40,7 @@ class ClusterSpec:
     topology: Topology
     config: tuple[tuple[str, str], ...] = ()
     options: NodeOptions = NodeOptions()
+    security: str = "plaintext"  # of the client listener: plaintext, ssl, sasl_plaintext, sasl_ssl
 
     @property
     def properties(self) -> dict[str, str]:
@@ -55,6 +59,8 @@ class OwnCluster(Cluster):
         self._network = network
         self._labels = labels
         self.cluster_id = new_cluster_id()
+        self.plan: "BrokerSecurity | None" = None  # TLS and SASL of the client listener, when secured
+        self._secrets_directory: "str | None" = None
         self.started_in_seconds = 0.0
         self.swept: list[Swept] = []
 
@@ -97,15 +103,28 @@ class OwnCluster(Cluster):
             raise
         cluster = cls(client, name, spec, image, network, labels)
         try:
+            cluster._plan_security()
             cluster._create_nodes()
             cluster._start_nodes()
             cluster.wait_ready(timeout, "start")
+            if cluster.plan is not None:
+                cluster.plan.create_users(cluster.connection.bootstrap, timeout)
+                cluster.security = cluster.plan.client
         except BaseException:
             cluster.remove()  # a cluster that never served is of no use to anyone: leave nothing behind
             raise
         cluster.started_in_seconds = time.monotonic() - started
         cluster.swept = swept
         return cluster
+
+    def _plan_security(self) -> None:
+        """A throw-away CA and users for a secured client listener, in a directory removed with the cluster."""
+        if self.spec.security == "plaintext":
+            return
+        self._secrets_directory = tempfile.mkdtemp(prefix=f"{self.name}-secrets-")
+        hosts = [spec.hostname for spec in self.spec.topology.nodes(self.name) if spec.is_broker]
+        self.plan = broker_security(self.spec.security, self._secrets_directory, broker_hosts=hosts)
+        self.security = self.plan.readiness  # the admin login works before the users exist
 
     def _create_nodes(self) -> None:
         taken: set[int] = set()
@@ -117,8 +136,10 @@ class OwnCluster(Cluster):
             self._create_node(spec, port)
 
     def _create_node(self, spec: NodeSpec, port: "int | None") -> Node:
+        secured = {} if self.plan is None else dict(client_protocol=self.plan.protocol,
+                                                    client_listener=self.plan.client_listener_properties())
         properties = node_properties(spec, self.spec.topology.nodes(self.name), self.spec.topology, port,
-                                     self.spec.properties)
+                                     self.spec.properties, **secured)
         node = Node.create(self._client, self.image, spec, to_environment(properties, self.cluster_id),
                            self._network.name, self._labels, port, self.spec.options)
         self.nodes[node.node_id] = node
@@ -156,6 +177,8 @@ class OwnCluster(Cluster):
         except (APIError, RequestException) as error:
             problems.append(f"could not remove network {self.name}: {engine.first_line(error)}")
         self._client.close()
+        if self._secrets_directory:
+            shutil.rmtree(self._secrets_directory, ignore_errors=True)
         return problems
 
 

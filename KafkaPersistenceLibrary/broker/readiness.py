@@ -125,7 +125,8 @@ class _Probe:
         address = self._brokers[node_id]
         own = AdminClient({**self._connection.librdkafka(QUICK_RECONNECT), "bootstrap.servers": address})
         try:
-            answered_by = own.list_topics(timeout=budget).orig_broker_name.split("/")[0]
+            # e.g. "127.0.0.1:P/1", or "sasl_ssl://127.0.0.1:P/bootstrap" on a secured listener
+            answered_by = own.list_topics(timeout=budget).orig_broker_name.split("://")[-1].split("/")[0]
         except confluent_kafka.KafkaException as error:
             return f"broker {node_id} does not answer on {address} yet: {_reason(error)}"
         return None if answered_by == address else f"broker {node_id} does not answer on {address} yet"

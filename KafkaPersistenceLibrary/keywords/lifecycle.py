@@ -8,6 +8,7 @@ from ..broker.environment import Topology
 from ..broker.node import NodeOptions
 from ..broker.own import MAX_BROKERS, MAX_CONTROLLERS, ClusterSpec, OwnCluster
 from ..errors import KafkaPersistenceError
+from ..security.broker import SECURITY_CHOICES
 from .context import LibraryContext
 from .targets import node_for
 
@@ -17,7 +18,7 @@ class LifecycleKeywords:
 
     @keyword(tags=["lifecycle"])
     def start_kafka(self, brokers: int = 1, controllers: "int | None" = None, power_loss: bool = False,
-                    **broker_config: str) -> str:
+                    security: str = "plaintext", **broker_config: str) -> str:
         """Starts Kafka (KRaft) in containers and returns the bootstrap address of its brokers.
 
         With one broker (the default) it is a single node that is broker and
@@ -41,6 +42,13 @@ class LifecycleKeywords:
         keeps unsynced writes in memory, so that `Restart Broker` and `Stop Broker`
         can use ``mode=power-loss`` (see README: Power loss).
 
+        ``security`` secures the client listener: ``ssl`` (TLS, client
+        certificates required), ``sasl_plaintext`` or ``sasl_ssl`` (PLAIN,
+        SCRAM-SHA-256 and SCRAM-SHA-512 for a generated user), with a throw-away
+        CA and certificates made per cluster. The library's own clients use
+        them; `Get Client Settings` gives them to yours. Traffic between nodes
+        stays plaintext on the private network.
+
         Calling it again while the cluster runs returns the same address and logs
         that it is reused, so a suite of many tests pays for one start. Asking
         for other settings then fails: `Stop Kafka` first. The cluster is removed
@@ -49,9 +57,13 @@ class LifecycleKeywords:
         | ${bootstrap} =    `Start Kafka`
         | `Start Kafka`    log.flush.interval.messages=1    message.max.bytes=2097152
         | `Start Kafka`    brokers=3    controllers=3    min.insync.replicas=2
+        | `Start Kafka`    security=sasl_ssl
         """
-        spec = _cluster_spec(brokers, controllers, power_loss, broker_config)
+        spec = _cluster_spec(brokers, controllers, power_loss, security, broker_config)
         ctx = self.ctx
+        if ctx.cluster is not None and ctx.cluster_spec is None:
+            raise KafkaPersistenceError(f"The library is connected to {ctx.cluster.description}: call "
+                                        f"'Disconnect Kafka' first to start a cluster of its own.")
         if ctx.cluster is not None:
             down = ctx.cluster.why_down()
             if down is None and spec == ctx.cluster_spec:
@@ -76,6 +88,8 @@ class LifecycleKeywords:
     def stop_kafka(self) -> None:
         """Stops the cluster and removes its containers, network and data. Does nothing when none runs.
 
+        A cluster connected with `Connect Kafka` is only let go of, never stopped.
+
         Usually not needed: the cluster is removed when the suite that started it ends.
 
         | [Teardown]    `Stop Kafka`
@@ -83,9 +97,12 @@ class LifecycleKeywords:
         if self.ctx.cluster is None:
             logger.info("No Kafka cluster was running.")
             return
-        name = self.ctx.cluster.name
+        cluster = self.ctx.cluster
         self._remove_cluster()
-        logger.info(f"Removed Kafka cluster {name}.")
+        if isinstance(cluster, OwnCluster):
+            logger.info(f"Removed Kafka cluster {cluster.name}.")
+        else:
+            logger.info(f"Disconnected from {cluster.description}; it was left as it was.")
 
     def _remove_cluster(self) -> None:
         for problem in self.ctx.forget_cluster():
@@ -139,7 +156,8 @@ class LifecycleKeywords:
         return node_for(cluster, broker).logs(tail=tail or None)
 
 
-def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, config: dict) -> ClusterSpec:
+def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, security: str,
+                  config: dict) -> ClusterSpec:
     if not isinstance(brokers, int) or not 1 <= brokers <= MAX_BROKERS:
         raise KafkaPersistenceError(f"Invalid brokers '{brokers}': start 1 to {MAX_BROKERS} brokers.")
     if controllers is not None and (not isinstance(controllers, int) or not 1 <= controllers <= MAX_CONTROLLERS):
@@ -148,9 +166,12 @@ def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, con
             f"the loss of one).")
     if controllers is None:
         controllers = 0 if brokers == 1 else 1
+    choice = str(security).strip().lower().replace("-", "_")
+    if choice not in SECURITY_CHOICES:
+        raise KafkaPersistenceError(f"Unknown security '{security}': use one of {', '.join(SECURITY_CHOICES)}.")
     return ClusterSpec(Topology(brokers, controllers),
                        tuple(sorted((str(k), str(v)) for k, v in config.items())),
-                       NodeOptions(power_loss=bool(power_loss)))
+                       NodeOptions(power_loss=bool(power_loss)), choice)
 
 
 def _describe(spec: "ClusterSpec | None") -> str:
@@ -159,5 +180,6 @@ def _describe(spec: "ClusterSpec | None") -> str:
     topology = spec.topology
     shape = ("1 combined node" if topology.combined else
              f"{topology.brokers} broker(s) and {topology.controllers} controller(s)")
-    extras = [f"{k}={v}" for k, v in spec.config] + (["power_loss=True"] if spec.options.power_loss else [])
+    extras = ([f"{k}={v}" for k, v in spec.config] + (["power_loss=True"] if spec.options.power_loss else [])
+              + ([f"security={spec.security}"] if spec.security != "plaintext" else []))
     return shape + (f" ({', '.join(extras)})" if extras else "")

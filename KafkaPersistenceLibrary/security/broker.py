@@ -111,6 +111,12 @@ class BrokerSecurity:
                                               f"{CONTROLLER_LISTENER}:PLAINTEXT",
             "inter.broker.listener.name": INTERNAL_LISTENER,
         }
+        props.update(self.client_listener_properties())
+        return props
+
+    def client_listener_properties(self) -> dict:
+        """Just the TLS and SASL settings of the ``CLIENT`` listener (``listener.name.client.*``)."""
+        props: dict = {}
         prefix = f"listener.name.{CLIENT_LISTENER.lower()}."
         if self.certificates is not None:
             certs = self.certificates

@@ -76,9 +76,11 @@ def diagnose(bootstrap: str, security: ClientSecurity, timeout: float = DEFAULT_
             return None
         except _Cause as cause:
             causes.append(str(cause))
+    # Texts from outside (the broker, a client library) are masked where they are quoted, not the whole
+    # sentence: a password that is also a word (say "wrong") must not mangle our own wording.
     if len(causes) == 1:
-        return security.mask(causes[0])
-    return security.mask("No bootstrap server accepted the connection: " + " | ".join(causes))
+        return causes[0]
+    return "No bootstrap server accepted the connection: " + " | ".join(causes)
 
 
 def parse_bootstrap(bootstrap: str) -> list[tuple[str, int]]:
@@ -355,10 +357,10 @@ def _authenticate(sock, token: bytes, where: str, security: ClientSecurity, dead
     message, offset = _read_nullable_string(body, 0)
     if error == ERROR_SASL_AUTHENTICATION_FAILED:
         raise _Cause(f"Authentication failed for user '{security.username}' with {security.sasl_mechanism} on "
-                     f"{where} (wrong password, or no such user?): the broker says: {message}")
+                     f"{where} (wrong password, or no such user?): the broker says: {security.mask(message or '')}")
     if error:
         raise _Cause(f"The broker on {where} refused the {security.sasl_mechanism} login (Kafka error code "
-                     f"{error}: {message}).")
+                     f"{error}: {security.mask(message or '')}).")
     size = struct.unpack_from(">i", body, offset)[0]
     return body[offset + 4: offset + 4 + max(size, 0)]
 
@@ -436,10 +438,9 @@ def explain_client_error(text: str, security: ClientSecurity, where: str) -> "st
     low = text.lower()
     if "authentication failed" in low or "_authentication" in low or "invalid credentials" in low \
             or "invalid username or password" in low:
-        said = _broker_words(text)
-        return security.mask(f"Authentication failed for user '{security.username}' with {security.sasl_mechanism} "
-                             f"on {where} (wrong password, or no such user?)" + (f": the broker says: {said}"
-                                                                                   if said else "."))
+        said = security.mask(_broker_words(text))
+        return (f"Authentication failed for user '{security.username}' with {security.sasl_mechanism} "
+                f"on {where} (wrong password, or no such user?)" + (f": the broker says: {said}" if said else "."))
     if "certificate verify failed" in low or "certificate_verify_failed" in low:
         trusted_by = f"ca_file {security.ca_file}" if security.ca_file else "the system's trusted CAs (give ca_file)"
         if "hostname mismatch" in low or "doesn't match" in low or "ip address mismatch" in low:
@@ -458,7 +459,7 @@ def explain_client_error(text: str, security: ClientSecurity, where: str) -> "st
     if "wrong version number" in low or "record layer failure" in low or "packet length too long" in low:
         return f"The broker does not speak TLS on {where}: use security_protocol=PLAINTEXT or SASL_PLAINTEXT there."
     if "does not support" in low and "sasl mechanism" in low or "unsupported sasl mechanism" in low:
-        return security.mask(f"The broker on {where} does not offer {security.sasl_mechanism}: {_broker_words(text)}")
+        return f"The broker on {where} does not offer {security.sasl_mechanism}: {security.mask(_broker_words(text))}"
     return None
 
 
@@ -507,7 +508,7 @@ class LibrdkafkaErrors:
         if found:
             name, text = found
             cause = explain_client_error(f"{name} {text}", self.security, self.where)
-            raise KafkaPersistenceError(cause or self.security.mask(f"Kafka at {self.where}: {text}"))
+            raise KafkaPersistenceError(cause or f"Kafka at {self.where}: {self.security.mask(text)}")
 
 
 @contextlib.contextmanager

@@ -98,6 +98,10 @@ class RecordingProducer:
         for seq in self.history.seqs(PENDING):
             self.history.unknown(seq)
 
+    def serve(self, seconds: float) -> None:
+        """Hand delivery reports to their callbacks for up to ``seconds`` (instead of sleeping)."""
+        self._producer.poll(seconds)
+
     def close(self) -> None:
         """Drop what is still queued (reported, so each send gets an outcome) and let go of the client."""
         self._producer.purge()
@@ -120,7 +124,9 @@ class _Outcome:
             if self.unacknowledged:
                 self.history.unknown(self.seq)  # acks=0: sent, never acknowledged
             else:
-                self.history.acked(self.seq, message.partition(), message.offset())
+                # When the broker's acknowledgement arrived, not when this report was served by a poll.
+                at = self.history.sent_at[self.seq] + (message.latency() or 0.0)
+                self.history.acked(self.seq, message.partition(), message.offset(), at=at)
         elif error.code() in _INDETERMINATE:
             self.history.unknown(self.seq)  # may or may not be stored
         else:
@@ -155,11 +161,10 @@ class BackgroundProducer:
                 self._producer.send_one()
                 if self._interval:
                     next_at += self._interval
-                    delay = next_at - time.monotonic()
-                    if delay > 0:
-                        self._stop.wait(delay)
-                    else:
+                    if next_at <= time.monotonic():
                         next_at = time.monotonic()  # behind (e.g. blocked while down): do not burst
+                    while not self._stop.is_set() and (delay := next_at - time.monotonic()) > 0:
+                        self._producer.serve(min(delay, 0.2))  # waits, recording acknowledgements as they come
         except Exception as error:  # noqa: BLE001 - surfaced by stop(); a thread has no one else to tell
             self.error = error
 

@@ -114,8 +114,8 @@ def timeline_png(history: SendHistory, verdict: Verdict, path: str | None = None
         left.axvspan(fault.down_at, end, color=colour, alpha=0.15, label=label,
                      hatch="//" if fault.error else None)
         left.axvline(fault.down_at, color=colour, lw=1.2)
-        # Labels alternate between two heights so that close faults stay readable.
-        left.text(fault.down_at, 0.98 - 0.06 * (number % 2), f" {fault.label}", color=colour, va="top",
+        # Labels cycle through four heights so that close faults stay readable.
+        left.text(fault.down_at, 0.98 - 0.06 * (number % 4), f" {fault.label}", color=colour, va="top",
                   ha="left", fontsize=8, fontweight="bold", transform=left.get_xaxis_transform())
     # Failed / unknown sends as rugs just above the x axis, one band each, so
     # neither hides the other nor the curve.

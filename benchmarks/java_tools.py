@@ -85,14 +85,24 @@ class JavaToolError(Exception):
     """A tool, mvn or java failed; the message is one line with the exit code and last output."""
 
 
+_LOG_TIMESTAMP = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:,.]+\] ")
+
+
 def last_lines(*texts, count: int = 5) -> str:
-    """The tail of a process's output, joined into one line: that is where the reason is."""
+    """The tail of a process's output in one line: that is where the reason is. Log timestamps
+    are dropped and a line repeated by a retry loop is shown once (at its last position)."""
     lines = []
     for text in texts:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        lines += [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return " | ".join(lines[-count:]) or "(no output)"
+        lines += [_LOG_TIMESTAMP.sub("", line.strip()) for line in (text or "").splitlines() if line.strip()]
+    tail = []
+    for line in reversed(lines):
+        if line not in tail:
+            tail.append(line)
+        if len(tail) == count:
+            break
+    return " | ".join(reversed(tail)) or "(no output)"
 
 
 @dataclasses.dataclass
@@ -396,8 +406,8 @@ def consumer_performance(bootstrap: str, topic: str, num_messages: int, consumer
             args += ["--consumer.config", str(config)]
         run = run_tool(tools.command(CONSUMER_PERFORMANCE, args), "ConsumerPerformance", timeout)
     if CONSUMER_TIMEOUT_WARNING in run.stdout:
-        raise JavaToolError(f"ConsumerPerformance read fewer than {num_messages} records from '{topic}' "
-                            f"before its {record_timeout_ms} ms timeout: {last_lines(run.stdout, run.stderr)}")
+        raise JavaToolError(f"ConsumerPerformance (exit {0}) read fewer than {num_messages} records from "
+                            f"'{topic}' before its {record_timeout_ms} ms timeout: {last_lines(run.stdout, run.stderr)}")
     try:
         result = parse_consumer_output(run.stdout)
     except ValueError as why:

@@ -105,6 +105,16 @@ def last_lines(*texts, count: int = 5) -> str:
     return " | ".join(reversed(tail)) or "(no output)"
 
 
+def first_exception(text: str) -> str:
+    """The first "...Exception: message" line of a Java stack trace: the cause, which the
+    tail of the trace ("at ...") does not show."""
+    for line in (text or "").splitlines():
+        line = _LOG_TIMESTAMP.sub("", line.strip())
+        if re.search(r"(Exception|Error)(: |$)", line) and not line.startswith("at "):
+            return line[:500]
+    return ""
+
+
 @dataclasses.dataclass
 class ToolRun:
     stdout: str
@@ -125,8 +135,10 @@ def run_tool(cmd: list[str], what: str, timeout: float, ok_codes=(0,), **kwargs)
                             f"{last_lines(expired.stdout, expired.stderr)}") from None
     wall = time.monotonic() - started
     if result.returncode not in ok_codes:
+        cause = first_exception(result.stderr + "\n" + result.stdout)
         raise JavaToolError(f"{what} failed (exit {result.returncode}): "
-                            f"{last_lines(result.stdout, result.stderr)}")
+                            + (f"{cause}; last lines: " if cause else "")
+                            + last_lines(result.stdout, result.stderr, count=3 if cause else 5))
     return ToolRun(result.stdout, result.stderr, wall, list(cmd))
 
 
@@ -304,9 +316,8 @@ def producer_performance(bootstrap: str, topic: str, num_records: int, record_si
         raise JavaToolError(f"ProducerPerformance printed no summary: {last_lines(run.stdout, run.stderr)}") from None
     result.requested, result.record_size, result.wall_seconds = num_records, record_size, run.wall_seconds
     if result.records != num_records:
-        errors = [line for line in run.stderr.splitlines() if "Exception" in line]
         raise JavaToolError(f"ProducerPerformance: {result.records} of {num_records} records acknowledged; "
-                            f"first error: {errors[0].strip() if errors else last_lines(run.stderr)}")
+                            f"first error: {first_exception(run.stderr) or last_lines(run.stderr)}")
     return result
 
 

@@ -95,6 +95,12 @@ class HelpersTest(unittest.TestCase):
         self.assertEqual(java_tools.last_lines("", out), "WARN a | WARN b | done")
         self.assertEqual(java_tools.last_lines(b"", None), "(no output)")
 
+    def test_first_exception_is_the_cause_not_the_trace_tail(self):
+        trace = ("Exception in thread \"main\" org.apache.kafka.common.config.ConfigException: Invalid value bogus\n"
+                 "\tat org.apache.kafka.clients.producer.KafkaProducer.<init>(KafkaProducer.java:328)\n")
+        self.assertTrue(java_tools.first_exception(trace).endswith("ConfigException: Invalid value bogus"))
+        self.assertEqual(java_tools.first_exception("all fine\n"), "")
+
     def test_env_names_turn_back_into_the_properties(self):
         for name in ("log.flush.interval.messages", "some_name.with-dash", "node.id"):
             self.assertEqual(bare_java.env_to_property(property_to_env(name)), name)

@@ -479,7 +479,12 @@ def image_container(config: dict | None = None, image: str | None = None, owner:
         name=f"kpl-java-bench-{uuid.uuid4().hex[:8]}", ports={"9092/tcp": ("127.0.0.1", port)})
     try:
         bootstrap = f"127.0.0.1:{port}"
-        probe_first_ack(bootstrap, timeout=120)
+        try:
+            probe_first_ack(bootstrap, timeout=120)
+        except JavaToolError as error:
+            logs = container.logs(tail=40).decode("utf-8", "replace")
+            raise JavaToolError(f"broker container {container.name}: {error}; last log lines: "
+                                f"{last_lines(logs)}") from None
         yield bootstrap
     finally:
         container.remove(force=True, v=True)

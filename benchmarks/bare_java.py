@@ -82,6 +82,8 @@ TOOLS_LOG4J2 = FILES / "tools-log4j2.yaml"  # the image's storage-format logging
 PROBE_TOPIC = "bench-floor-probe"
 PROBE_INTERVAL = 0.05
 ROWS = ("start", "restart graceful", "restart kill")
+# Bump when the way the archives are recorded changes: the cached archives are then redone.
+CDS_TRAINING = "like image run cds-train: format, start until 'Kafka Server started', SIGTERM"
 # KafkaDockerWrapper's list of KAFKA_* variables that are not server properties.
 NOT_PROPERTIES = {"KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_LOG4J_OPTS", "KAFKA_OPTS", "KAFKA_JMX_OPTS",
                   "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_LOG4J_ROOT_LOGLEVEL",
@@ -287,6 +289,16 @@ class BareJavaBroker:
         except OSError:
             return "(no log)"
 
+    def wait_for_log(self, text: str, timeout: float) -> None:
+        """Wait until the current broker log contains ``text`` (the JVM must stay alive)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_path.read_text(errors="replace"):
+            if not self.running() or time.monotonic() > deadline:
+                raise JavaToolError(f"bare-java broker: no '{text}' in its log "
+                                    f"({'exited' if not self.running() else f'{timeout:g} s'}); "
+                                    f"last log lines: {self.log_tail()}")
+            time.sleep(0.2)
+
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -365,7 +377,7 @@ class BareJavaBroker:
 def cds_dir(broker: BareJavaBroker) -> Path:
     """Archives are valid for one JVM build, one exact class path and one set of flags."""
     java_version = run_tool(["java", "-Xshare:auto", "-version"], "java -version", 60).stderr
-    key = digest(jars_hash(), broker.classpath, java_version, " ".join(broker.broker_opts),
+    key = digest(CDS_TRAINING, jars_hash(), broker.classpath, java_version, " ".join(broker.broker_opts),
                  " ".join(broker.storage_opts), BROKER_LOG4J2.read_bytes())
     return broker.options.cache_dir / f"bare-java-cds-{key}"
 
@@ -386,7 +398,7 @@ def ensure_cds_archives(broker: BareJavaBroker, log) -> dict[str, Path]:
         trainer.prepare()
         trainer.format([f"-XX:ArchiveClassesAtExit={partial / 'storage.jsa'}"])
         trainer.launch([f"-XX:ArchiveClassesAtExit={partial / 'kafka.jsa'}"])
-        trainer._wait_first_ack("CDS training")  # also loads the produce path's classes
+        trainer.wait_for_log("Kafka Server started", 120)  # where the image's training stops too
         stopped = trainer.stop("graceful")
         if not stopped["clean_shutdown"]:
             raise JavaToolError(f"CDS training broker did not shut down cleanly: {trainer.log_tail()}")

@@ -1,0 +1,505 @@
+"""The "bare java" floor: one KRaft broker+controller as a plain ``java`` process on the host.
+
+Same jars as our image (the image build's cached ``jars-<hash>/``, resolved from the same
+``image/files/pom.xml`` if missing), the same server properties as the library's single node
+(``broker_environment()`` turned back into ``server.properties``; listeners on 127.0.0.1
+only, on free ports below the kernel's ephemeral range), the same JVM flags as the image's
+entrypoint (read from ``image/files/run``), and by default class-data-sharing archives
+recorded the way the image records its own. What is left between this floor and the
+container floor is Docker itself and the image's start script (its config/format JVM runs
+on every container start, restarts included). One difference stays: the host's JVM build,
+not the image's (both Debian's OpenJDK 17, possibly different updates).
+
+Why CDS by default: the image starts every JVM with the archives it recorded at build time
+(``run cds-train``). A floor without them would pay class loading the container does not pay
+(measured here: start 3.2 s without vs 1.9 s with, StorageTool format 0.70 vs 0.35 s), so it
+would understate what Docker costs, or even come out slower than the container. The archives
+are recorded once per jar set, class path, JVM build and flags (cached as
+``bare-java-cds-<hash>/``) and checked with ``-Xshare:on`` so a mismatch fails loudly instead of
+silently running without them. ``cds=False`` / ``--cds off|both`` measures without them.
+
+Measured, like ``run_benchmarks.py``'s container floor ("from the call until the first
+acknowledged acks=all record", a raw kafka-python probe retried every 50 ms):
+
+* ``start``: ``StorageTool format`` (its own JVM) + broker JVM -> first ack.
+* ``restart graceful``: SIGTERM, wait for exit, start the JVM again -> first ack.
+* ``restart kill``: SIGKILL, start the JVM again -> first ack.
+
+Python API::
+
+    with BareJavaBroker(config=None, cds=True) as broker:   # prepares jars/CDS, not timed
+        broker.start()             -> {"seconds", "format_seconds", "launch_to_ack_seconds", "probe_attempts"}
+        broker.restart("graceful") -> {"seconds", "stop_seconds", "exit_code", "clean_shutdown", ...}
+        broker.bootstrap           -> "127.0.0.1:P"
+    bare_java_run(config=None, cds=True) -> {"start": {...}, "restart graceful": {...}, "restart kill": {...}}
+    started_bare_java(config=None, **kwargs)  -> context manager yielding a started broker's bootstrap
+    measure(repeat=5, config=None, cds_modes=(True,)) -> {"runs": [...], "medians": {"cds on": {row: seconds}}, ...}
+
+Everything started here is killed and its temp dir removed in a ``finally`` (also on Ctrl-C
+and SIGTERM of the CLI; the JVMs also get SIGKILL if this process dies, via PR_SET_PDEATHSIG).
+
+CLI: ``python benchmarks/bare_java.py --repeat 5 [--cds on|off|both] [--broker-config k=v ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for _path in (str(ROOT), str(HERE)):  # run as a script or imported: this checkout's library and java_tools
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from kafka import KafkaProducer  # noqa: E402
+
+from KafkaPersistenceLibrary.broker import broker_environment, new_cluster_id  # noqa: E402
+from KafkaPersistenceLibrary.image.build import (FILES, BuildOptions, build_jars, digest,  # noqa: E402
+                                                 jars_dir, jars_hash)
+from KafkaPersistenceLibrary.image.tools import ImageError  # noqa: E402
+from KafkaPersistenceLibrary.kafka_logging import quiet_kafka_client_logs  # noqa: E402
+
+from java_tools import JavaToolError, last_lines, run_tool  # noqa: E402
+
+RUN_SCRIPT = FILES / "run"
+BROKER_LOG4J2 = FILES / "log4j2.yaml"  # the image's broker logging (INFO to stdout -> our log file)
+TOOLS_LOG4J2 = FILES / "tools-log4j2.yaml"  # the image's storage-format logging
+PROBE_TOPIC = "bench-floor-probe"
+PROBE_INTERVAL = 0.05
+ROWS = ("start", "restart graceful", "restart kill")
+# Bump when the way the archives are recorded changes: the cached archives are then redone.
+CDS_TRAINING = "like image run cds-train: format, start until 'Kafka Server started', SIGTERM"
+# KafkaDockerWrapper's list of KAFKA_* variables that are not server properties.
+NOT_PROPERTIES = {"KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_LOG4J_OPTS", "KAFKA_OPTS", "KAFKA_JMX_OPTS",
+                  "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_LOG4J_ROOT_LOGLEVEL",
+                  "KAFKA_LOG4J_LOGGERS", "KAFKA_TOOLS_LOG4J_LOGLEVEL", "KAFKA_JMX_HOSTNAME"}
+
+
+# -- what the image does, read from the image's own files ----------------------------------------
+
+def image_jvm_opts(run_script: Path = RUN_SCRIPT) -> tuple[list[str], list[str]]:
+    """(broker flags, storage-tool flags): the defaults of ``broker_jvm_opts`` and
+    ``STORAGE_JVM_OPTS`` in the image's entrypoint, so the floor follows any change there."""
+    text = run_script.read_text()
+    heap = re.search(r"\$\{KAFKA_HEAP_OPTS:-([^}]*)\}", text)
+    perf = re.search(r"\$\{KAFKA_JVM_PERFORMANCE_OPTS:-([^}]*)\}", text)
+    storage = re.search(r'^STORAGE_JVM_OPTS="([^"]*)"', text, re.MULTILINE)
+    if not (heap and perf and storage):
+        raise JavaToolError(f"cannot read the JVM flags from {run_script}: broker_jvm_opts / "
+                            "STORAGE_JVM_OPTS changed shape; update bare_java.image_jvm_opts")
+    return heap.group(1).split() + perf.group(1).split(), storage.group(1).split()
+
+
+def env_to_property(name: str) -> str:
+    """KafkaDockerWrapper's rule: strip KAFKA_, lowercase, '_'->'.', then '...'->'-', '..'->'_'."""
+    return name[len("KAFKA_"):].lower().replace("_", ".").replace("...", "-").replace("..", "_")
+
+
+def server_properties(port: int, controller_port: int, data_dir: Path, config: dict | None = None) -> dict:
+    """The library's single-node properties (what the image's wrapper writes), made host-local:
+    listeners and the controller voter on 127.0.0.1, log.dirs in our temp dir."""
+    env = broker_environment(port, "unused", config or {})
+    props = {env_to_property(k): v for k, v in env.items() if k.startswith("KAFKA_") and k not in NOT_PROPERTIES}
+    props.update({
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
+        "log.dirs": str(data_dir),
+    })
+    return props
+
+
+# -- ports -----------------------------------------------------------------------------------------
+
+def ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux default
+
+
+def free_port(exclude=()) -> int:
+    """A free 127.0.0.1 port outside the kernel's ephemeral range: no outgoing connection
+    (ours, Docker's, other engineers') can be handed it while the broker restarts."""
+    low, high = ephemeral_range()
+    candidates = range(10000, low) if low > 11000 else range(high + 1, 65536)
+    for _ in range(200):
+        port = random.choice(candidates)
+        if port in exclude:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise JavaToolError(f"no free 127.0.0.1 port in {candidates.start}-{candidates.stop - 1}")
+
+
+# -- the probe -------------------------------------------------------------------------------------
+
+def probe_first_ack(bootstrap: str, timeout: float = 180.0, still_running=None) -> int:
+    """A fresh acks=all kafka-python producer every 50 ms until one send is acknowledged;
+    returns the number of attempts. Same settings as run_benchmarks.raw_probe (the container
+    floor), plus ``still_running()`` so a broker that died fails at once, not at the deadline."""
+    deadline = time.monotonic() + timeout
+    attempts = 0
+    with quiet_kafka_client_logs():
+        while True:
+            attempts += 1
+            producer = None
+            try:
+                producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=2000,
+                                         max_block_ms=2000, reconnect_backoff_ms=20, reconnect_backoff_max_ms=200,
+                                         retry_backoff_ms=50)
+                producer.send(PROBE_TOPIC, b"ready?").get(timeout=5)
+                return attempts
+            except Exception as error:  # noqa: BLE001 - anything means "not yet"
+                if still_running is not None and not still_running():
+                    raise JavaToolError(f"broker at {bootstrap} exited before its first ack") from None
+                if time.monotonic() > deadline:
+                    raise JavaToolError(f"no acks=all ack from {bootstrap} within {timeout:g} s "
+                                        f"({attempts} attempts; last: {type(error).__name__}: {error})") from None
+            finally:
+                if producer is not None:
+                    with contextlib.suppress(Exception):
+                        producer.close(timeout=0.5)
+            time.sleep(PROBE_INTERVAL)
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the process that started it dies."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+# -- the broker ------------------------------------------------------------------------------------
+
+class BareJavaBroker:
+    """One broker+controller JVM on the host; restartable; everything removed by close()."""
+
+    def __init__(self, config: dict | None = None, *, cds: bool = True, cache_dir=None, maven_settings=None,
+                 stop_timeout: float = 60.0, ready_timeout: float = 180.0, log=None):
+        self.config = dict(config or {})
+        self.cds = cds
+        self.options = BuildOptions(cache_dir=cache_dir, maven_settings=maven_settings)
+        self.stop_timeout = stop_timeout
+        self.ready_timeout = ready_timeout
+        self.log = log or (lambda message: None)
+        self.broker_opts, self.storage_opts = image_jvm_opts()
+        self.workdir: Path | None = None
+        self.port = self.controller_port = 0
+        self.process: subprocess.Popen | None = None
+        self.launches = 0
+        self.cluster_id = new_cluster_id()
+        self.jars: Path | None = None
+        self.cds_files: dict[str, Path] = {}
+
+    # context manager: close() always runs
+    def __enter__(self) -> "BareJavaBroker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def classpath(self) -> str:
+        """Explicit sorted jar list, like the image's entrypoint (CDS needs an exact match)."""
+        return ":".join(str(p) for p in sorted(self.jars.glob("*.jar")))
+
+    # -- preparation (not timed) --
+    def prepare(self) -> None:
+        """Jars, CDS archives, temp dir, ports, server.properties. Idempotent."""
+        if self.workdir is not None:
+            return
+        try:
+            outcome = build_jars(self.options, self.log)  # cached: the image build's jars-<hash>/
+        except ImageError as error:
+            raise JavaToolError(f"broker jars: {error}") from None
+        self.jars = jars_dir(self.options)
+        self.log(f"bare-java: broker jars {outcome} in {self.jars}")
+        if self.cds:
+            self.cds_files = ensure_cds_archives(self, self.log)
+        self.workdir = Path(tempfile.mkdtemp(prefix="kpl-bare-java-"))
+        self.port = free_port()
+        self.controller_port = free_port(exclude={self.port})
+        props = server_properties(self.port, self.controller_port, self.workdir / "data", self.config)
+        self.properties_file.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+
+    @property
+    def properties_file(self) -> Path:
+        return self.workdir / "server.properties"
+
+    def _cds_opt(self, name: str) -> list[str]:
+        return [f"-XX:SharedArchiveFile={self.cds_files[name]}"] if name in self.cds_files else []
+
+    def format_command(self, extra: list[str] | None = None) -> list[str]:
+        return ["java", *self.storage_opts, *(extra if extra is not None else self._cds_opt("storage")),
+                f"-Dlog4j2.configurationFile={TOOLS_LOG4J2}", "-cp", self.classpath,
+                "kafka.tools.StorageTool", "format", "--cluster-id", self.cluster_id,
+                "--config", str(self.properties_file)]
+
+    def broker_command(self, extra: list[str] | None = None) -> list[str]:
+        return ["java", *self.broker_opts, *(extra if extra is not None else self._cds_opt("kafka")),
+                f"-Dlog4j2.configurationFile={BROKER_LOG4J2}", "-cp", self.classpath,
+                "kafka.Kafka", str(self.properties_file)]
+
+    # -- the timed operations --
+    def format(self, extra: list[str] | None = None) -> float:
+        """``StorageTool format`` in its own JVM (it calls exit); returns its wall seconds."""
+        return run_tool(self.format_command(extra), "StorageTool format", 120).wall_seconds
+
+    def launch(self, extra: list[str] | None = None) -> None:
+        """Start the broker JVM; its output goes to broker-<n>.log in the temp dir."""
+        self.launches += 1
+        log_path = self.workdir / f"broker-{self.launches}.log"
+        with open(log_path, "wb") as out:
+            # Own session: a Ctrl-C in the terminal reaches us, and we stop the broker ourselves.
+            self.process = subprocess.Popen(self.broker_command(extra), stdout=out, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
+                                            preexec_fn=_die_with_parent, cwd=self.workdir)
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"broker-{self.launches}.log"
+
+    def log_tail(self, count: int = 8) -> str:
+        try:
+            return last_lines(self.log_path.read_text(errors="replace"), count=count)
+        except OSError:
+            return "(no log)"
+
+    def wait_for_log(self, text: str, timeout: float) -> None:
+        """Wait until the current broker log contains ``text`` (the JVM must stay alive)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_path.read_text(errors="replace"):
+            if not self.running() or time.monotonic() > deadline:
+                raise JavaToolError(f"bare-java broker: no '{text}' in its log "
+                                    f"({'exited' if not self.running() else f'{timeout:g} s'}); "
+                                    f"last log lines: {self.log_tail()}")
+            time.sleep(0.2)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _wait_first_ack(self, what: str) -> int:
+        try:
+            return probe_first_ack(self.bootstrap, self.ready_timeout, still_running=self.running)
+        except JavaToolError as error:
+            code = self.process.poll() if self.process else None
+            raise JavaToolError(f"bare-java broker {what}: {error}"
+                                + (f" (exit {code})" if code is not None else "")
+                                + f"; last log lines: {self.log_tail()}") from None
+
+    def start(self) -> dict:
+        """Format + launch -> first ack. The clock starts at the format JVM (like `docker run`,
+        whose container also formats before it starts the broker)."""
+        self.prepare()
+        if self.process is not None:
+            raise JavaToolError("bare-java broker already started: use restart()")
+        t0 = time.monotonic()
+        format_seconds = self.format()
+        t_launch = time.monotonic()
+        self.launch()
+        attempts = self._wait_first_ack("start")
+        t1 = time.monotonic()
+        return {"seconds": t1 - t0, "format_seconds": format_seconds, "launch_to_ack_seconds": t1 - t_launch,
+                "probe_attempts": attempts, "cds": bool(self.cds_files)}
+
+    def stop(self, mode: str) -> dict:
+        """SIGTERM (graceful, SIGKILL after stop_timeout) or SIGKILL; wait for the exit."""
+        if not self.running():
+            raise JavaToolError(f"bare-java broker is not running (exit {self.process and self.process.poll()}); "
+                                f"last log lines: {self.log_tail()}")
+        t0 = time.monotonic()
+        forced = False
+        if mode == "graceful":
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                forced = True
+                self.process.kill()
+                self.process.wait(30)
+        elif mode == "kill":
+            self.process.kill()
+            self.process.wait(30)
+        else:
+            raise JavaToolError(f"unknown restart mode {mode!r}: use graceful or kill")
+        log_text = self.log_path.read_text(errors="replace")
+        return {"stop_seconds": time.monotonic() - t0, "exit_code": self.process.returncode,
+                "clean_shutdown": mode == "graceful" and not forced and "shut down completed" in log_text}
+
+    def restart(self, mode: str) -> dict:
+        """Stop (``graceful``/``kill``) and start the JVM again (no format) -> first ack."""
+        t0 = time.monotonic()
+        stopped = self.stop(mode)
+        t_launch = time.monotonic()
+        self.launch()
+        attempts = self._wait_first_ack(f"restart ({mode})")
+        t1 = time.monotonic()
+        return {"seconds": t1 - t0, **stopped, "launch_to_ack_seconds": t1 - t_launch, "probe_attempts": attempts}
+
+    def close(self) -> None:
+        """Kill the JVM (if any) and remove the temp dir; safe to call twice."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: the JVM and anything it forked
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(30)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+# -- class-data-sharing archives -------------------------------------------------------------------
+
+def cds_dir(broker: BareJavaBroker) -> Path:
+    """Archives are valid for one JVM build, one exact class path and one set of flags."""
+    java_version = run_tool(["java", "-Xshare:auto", "-version"], "java -version", 60).stderr
+    key = digest(CDS_TRAINING, jars_hash(), broker.classpath, java_version, " ".join(broker.broker_opts),
+                 " ".join(broker.storage_opts), BROKER_LOG4J2.read_bytes())
+    return broker.options.cache_dir / f"bare-java-cds-{key}"
+
+
+def ensure_cds_archives(broker: BareJavaBroker, log) -> dict[str, Path]:
+    """Record storage.jsa and kafka.jsa once (cached), the way the image's ``run cds-train``
+    does: format a throwaway log dir and start a throwaway broker with -XX:ArchiveClassesAtExit."""
+    target = cds_dir(broker)
+    files = {"storage": target / "storage.jsa", "kafka": target / "kafka.jsa"}
+    if (target / ".complete").exists():
+        return files
+    log(f"bare-java: recording CDS archives into {target} ...")
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    trainer = BareJavaBroker(broker.config, cds=False, cache_dir=broker.options.cache_dir, log=log)
+    try:
+        trainer.prepare()
+        trainer.format([f"-XX:ArchiveClassesAtExit={partial / 'storage.jsa'}"])
+        trainer.launch([f"-XX:ArchiveClassesAtExit={partial / 'kafka.jsa'}"])
+        trainer.wait_for_log("Kafka Server started", 120)  # where the image's training stops too
+        stopped = trainer.stop("graceful")
+        if not stopped["clean_shutdown"]:
+            raise JavaToolError(f"CDS training broker did not shut down cleanly: {trainer.log_tail()}")
+        for name in files:
+            if not (partial / files[name].name).is_file():
+                raise JavaToolError(f"CDS training wrote no {files[name].name}: {trainer.log_tail()}")
+        # An archive the JVM would refuse (class path/flags mismatch) must fail here, not silently.
+        run_tool(["java", *broker.broker_opts, "-Xshare:on", f"-XX:SharedArchiveFile={partial / 'kafka.jsa'}",
+                  "-cp", broker.classpath, "-version"], "java -Xshare:on with the new kafka.jsa", 60)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    finally:
+        trainer.close()
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    (target / ".complete").write_text("storage.jsa kafka.jsa\n")
+    return files
+
+
+# -- runs --------------------------------------------------------------------------------------------
+
+def bare_java_run(config: dict | None = None, **broker_kwargs) -> dict:
+    """One fresh broker: start, graceful restart, kill restart (each -> first ack); removed after.
+    Same row names and ``seconds`` key as run_benchmarks.floor_run."""
+    with BareJavaBroker(config, **broker_kwargs) as broker:
+        broker.prepare()
+        out = {"start": broker.start()}
+        out["restart graceful"] = broker.restart("graceful")
+        out["restart kill"] = broker.restart("kill")
+    return out
+
+
+@contextlib.contextmanager
+def started_bare_java(config: dict | None = None, **broker_kwargs):
+    """Yield the bootstrap of a started bare-java broker (for the Java tools); removed after."""
+    with BareJavaBroker(config, **broker_kwargs) as broker:
+        broker.start()
+        yield broker.bootstrap
+
+
+def loadavg() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "?"
+
+
+def measure(repeat: int = 5, config: dict | None = None, cds_modes=(True,), report=print, **broker_kwargs) -> dict:
+    """``repeat`` runs per CDS mode (modes interleaved); medians per row and mode."""
+    runs = []
+    for rep in range(repeat):
+        modes = list(cds_modes) if rep % 2 == 0 else list(reversed(cds_modes))
+        for cds in modes:
+            result = bare_java_run(config, cds=cds, **broker_kwargs)
+            result["load"] = loadavg()
+            runs.append(result)
+            report(f"rep {rep + 1}/{repeat} cds={'on' if cds else 'off'}: "
+                + ", ".join(f"{row} {result[row]['seconds']:.2f} s" for row in ROWS)
+                + f" (format {result['start']['format_seconds']:.2f} s; load {result['load']})")
+    medians = {}
+    for cds in cds_modes:
+        chosen = [r for r in runs if r["start"]["cds"] == cds]
+        medians["cds on" if cds else "cds off"] = {
+            row: statistics.median(r[row]["seconds"] for r in chosen) for row in ROWS}
+        medians["cds on" if cds else "cds off"]["start: format"] = statistics.median(
+            r["start"]["format_seconds"] for r in chosen)
+    return {"runs": runs, "medians": medians, "repeat": repeat, "config": config or {}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--cds", choices=("on", "off", "both"), default="on",
+                        help="class-data-sharing archives like the image's (default on); 'both' interleaves")
+    parser.add_argument("--broker-config", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--cache-dir")
+    parser.add_argument("--maven-settings", metavar="FILE")
+    parser.add_argument("--json", type=Path, help="write every sample here")
+    args = parser.parse_args(argv)
+    config = dict(item.split("=", 1) for item in args.broker_config)
+    cds_modes = {"on": (True,), "off": (False,), "both": (True, False)}[args.cds]
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))  # finally blocks run
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    print(f"bare-java floor: {args.repeat} repetitions, cds {args.cds}, config {config}; load {loadavg()}",
+          flush=True)
+    try:
+        result = measure(args.repeat, config, cds_modes, report=lambda m: print(m, flush=True),
+                         cache_dir=args.cache_dir, maven_settings=args.maven_settings, log=log)
+    except JavaToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted (broker killed, temp dir removed)", file=sys.stderr)
+        return 130
+    for mode, rows in result["medians"].items():
+        print(f"median of {args.repeat} ({mode}): " + ", ".join(f"{row} {value:.2f} s" for row, value in rows.items()))
+    print(f"load after: {loadavg()}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

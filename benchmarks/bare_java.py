@@ -66,13 +66,14 @@ for _path in (str(ROOT), str(HERE)):  # run as a script or imported: this checko
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from kafka import KafkaProducer  # noqa: E402
+import confluent_kafka  # noqa: E402
 
-from KafkaPersistenceLibrary.broker import broker_environment, new_cluster_id  # noqa: E402
+from KafkaPersistenceLibrary.broker.environment import new_cluster_id, single_node_environment  # noqa: E402
+from KafkaPersistenceLibrary.broker.ports import ephemeral_range, free_loopback_port  # noqa: E402, F401
+from KafkaPersistenceLibrary.errors import KafkaPersistenceError  # noqa: E402
 from KafkaPersistenceLibrary.image.build import (FILES, BuildOptions, build_jars, digest,  # noqa: E402
                                                  jars_dir, jars_hash)
 from KafkaPersistenceLibrary.image.tools import ImageError  # noqa: E402
-from KafkaPersistenceLibrary.kafka_logging import quiet_kafka_client_logs  # noqa: E402
 
 from java_tools import JavaToolError, last_lines, run_tool  # noqa: E402
 

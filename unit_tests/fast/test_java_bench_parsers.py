@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import bare_java  # noqa: E402
 import java_tools  # noqa: E402
+
 from KafkaPersistenceLibrary.broker import property_to_env  # noqa: E402
 
 PRODUCER_OUT = (

@@ -2,13 +2,15 @@
 
 Same jars as our image (the image build's cached ``jars-<hash>/``, resolved from the same
 ``image/files/pom.xml`` if missing), the same server properties as the library's single node
-(``broker_environment()`` turned back into ``server.properties``; listeners on 127.0.0.1
-only, on free ports below the kernel's ephemeral range), the same JVM flags as the image's
-entrypoint (read from ``image/files/run``), and by default class-data-sharing archives
-recorded the way the image records its own. What is left between this floor and the
-container floor is Docker itself and the image's start script (its config/format JVM runs
-on every container start, restarts included). One difference stays: the host's JVM build,
-not the image's (both Debian's OpenJDK 17, possibly different updates).
+(``single_node_environment()`` turned back into ``server.properties``, with its listeners
+made host-local: PLAINTEXT + CONTROLLER on 127.0.0.1, on free ports outside the kernel's
+ephemeral range), the same broker JVM flags (the environment's ``KAFKA_JVM_PERFORMANCE_OPTS``
+and ``KAFKA_HEAP_OPTS`` when set, else the defaults of the image's entrypoint
+``image/files/run``), and by default class-data-sharing archives recorded the way the image
+records its own. What is left between this floor and the container floor is Docker itself
+and the image's start script (its config/format JVM on a container's first start; a
+restarted container skips it, as a restarted bare-java broker does). One difference stays:
+the host's JVM build, not the image's (both Debian's OpenJDK 17, possibly different updates).
 
 Why CDS by default: the image starts every JVM with the archives it recorded at build time
 (``run cds-train``). A floor without them would pay class loading the container does not pay
@@ -19,7 +21,7 @@ are recorded once per jar set, class path, JVM build and flags (cached as
 silently running without them. ``cds=False`` / ``--cds off|both`` measures without them.
 
 Measured, like ``run_benchmarks.py``'s container floor ("from the call until the first
-acknowledged acks=all record", a raw kafka-python probe retried every 50 ms):
+acknowledged acks=all record" of a raw librdkafka producer, :class:`RawProducer`):
 
 * ``start``: ``StorageTool format`` (its own JVM) + broker JVM -> first ack.
 * ``restart graceful``: SIGTERM, wait for exit, start the JVM again -> first ack.
@@ -31,6 +33,7 @@ Python API::
         broker.start()             -> {"seconds", "format_seconds", "launch_to_ack_seconds", "probe_attempts"}
         broker.restart("graceful") -> {"seconds", "stop_seconds", "exit_code", "clean_shutdown", ...}
         broker.bootstrap           -> "127.0.0.1:P"
+        broker.rss_bytes()         -> resident memory of the broker JVM now
     bare_java_run(config=None, cds=True) -> {"start": {...}, "restart graceful": {...}, "restart kill": {...}}
     started_bare_java(config=None, **kwargs)  -> context manager yielding a started broker's bootstrap
     measure(repeat=5, config=None, cds_modes=(True,)) -> {"runs": [...], "medians": {"cds on": {row: seconds}}, ...}
@@ -48,11 +51,9 @@ import contextlib
 import ctypes
 import json
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -93,17 +94,35 @@ NOT_PROPERTIES = {"KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_LOG4J_OPTS", "KAFKA
 
 # -- what the image does, read from the image's own files ----------------------------------------
 
-def image_jvm_opts(run_script: Path = RUN_SCRIPT) -> tuple[list[str], list[str]]:
-    """(broker flags, storage-tool flags): the defaults of ``broker_jvm_opts`` and
-    ``STORAGE_JVM_OPTS`` in the image's entrypoint, so the floor follows any change there."""
+def image_defaults(run_script: Path = RUN_SCRIPT) -> dict[str, list[str]]:
+    """The JVM flags the image's entrypoint uses when the environment sets none: ``heap``
+    (``KAFKA_HEAP_OPTS``), ``performance`` (``KAFKA_JVM_PERFORMANCE_OPTS``) and ``storage``
+    (``STORAGE_JVM_OPTS``), read from the entrypoint so the floor follows any change there."""
     text = run_script.read_text()
     heap = re.search(r"\$\{KAFKA_HEAP_OPTS:-([^}]*)\}", text)
     perf = re.search(r"\$\{KAFKA_JVM_PERFORMANCE_OPTS:-([^}]*)\}", text)
     storage = re.search(r'^STORAGE_JVM_OPTS="([^"]*)"', text, re.MULTILINE)
     if not (heap and perf and storage):
         raise JavaToolError(f"cannot read the JVM flags from {run_script}: broker_jvm_opts / "
-                            "STORAGE_JVM_OPTS changed shape; update bare_java.image_jvm_opts")
-    return heap.group(1).split() + perf.group(1).split(), storage.group(1).split()
+                            "STORAGE_JVM_OPTS changed shape; update bare_java.image_defaults")
+    return {"heap": heap.group(1).split(), "performance": perf.group(1).split(), "storage": storage.group(1).split()}
+
+
+def image_jvm_opts(run_script: Path = RUN_SCRIPT) -> tuple[list[str], list[str]]:
+    """(broker flags, storage-tool flags) of the image's entrypoint when no variable sets them."""
+    defaults = image_defaults(run_script)
+    return defaults["heap"] + defaults["performance"], defaults["storage"]
+
+
+def broker_jvm_opts(environment: dict[str, str], run_script: Path = RUN_SCRIPT) -> list[str]:
+    """The broker JVM's flags as the entrypoint builds them for ``environment``: its
+    ``KAFKA_HEAP_OPTS`` and ``KAFKA_JVM_PERFORMANCE_OPTS`` when set (the library sets the
+    latter, e.g. ``-XX:TieredStopAtLevel=1``), else the entrypoint's defaults."""
+    defaults = image_defaults(run_script)
+    heap = environment.get("KAFKA_HEAP_OPTS")
+    performance = environment.get("KAFKA_JVM_PERFORMANCE_OPTS")
+    return ((heap.split() if heap else defaults["heap"])
+            + (performance.split() if performance else defaults["performance"]))
 
 
 def env_to_property(name: str) -> str:
@@ -112,13 +131,21 @@ def env_to_property(name: str) -> str:
 
 
 def server_properties(port: int, controller_port: int, data_dir: Path, config: dict | None = None) -> dict:
-    """The library's single-node properties (what the image's wrapper writes), made host-local:
-    listeners and the controller voter on 127.0.0.1, log.dirs in our temp dir."""
-    env = broker_environment(port, "unused", config or {})
+    """The library's single-node properties (what the image's wrapper writes), made host-local.
+
+    The library's node has three listeners (CLIENT for clients, INTERNAL between brokers,
+    CONTROLLER for the quorum) on a container's interfaces. One process on the host needs
+    no private network: PLAINTEXT (clients and inter-broker) and CONTROLLER, both on
+    127.0.0.1, with the protocol map, inter-broker listener and voter to match, and
+    log.dirs in our temp dir. Everything else is the library's, ``config`` included."""
+    env = single_node_environment(port, "unused", config or {})
     props = {env_to_property(k): v for k, v in env.items() if k.startswith("KAFKA_") and k not in NOT_PROPERTIES}
     props.update({
         "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
         "log.dirs": str(data_dir),
     })
@@ -127,61 +154,72 @@ def server_properties(port: int, controller_port: int, data_dir: Path, config: d
 
 # -- ports -----------------------------------------------------------------------------------------
 
-def ephemeral_range() -> tuple[int, int]:
-    try:
-        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-        return low, high
-    except (OSError, ValueError):
-        return 32768, 60999  # Linux default
-
-
 def free_port(exclude=()) -> int:
-    """A free 127.0.0.1 port outside the kernel's ephemeral range: no outgoing connection
-    (ours, Docker's, other engineers') can be handed it while the broker restarts."""
-    low, high = ephemeral_range()
-    candidates = range(10000, low) if low > 11000 else range(high + 1, 65536)
-    for _ in range(200):
-        port = random.choice(candidates)
-        if port in exclude:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise JavaToolError(f"no free 127.0.0.1 port in {candidates.start}-{candidates.stop - 1}")
+    """A free 127.0.0.1 port outside the kernel's ephemeral range (the library's rule): no
+    outgoing connection on the host can be handed it while the broker restarts."""
+    try:
+        return free_loopback_port(exclude=set(exclude))
+    except KafkaPersistenceError as error:
+        raise JavaToolError(str(error)) from None
 
 
-# -- the probe -------------------------------------------------------------------------------------
+# -- the probe: a raw producer until the first acknowledgement -------------------------------------
 
-def probe_first_ack(bootstrap: str, timeout: float = 180.0, still_running=None) -> int:
-    """A fresh acks=all kafka-python producer every 50 ms until one send is acknowledged;
-    returns the number of attempts. Same settings as run_benchmarks.raw_probe (the container
-    floor), plus ``still_running()`` so a broker that died fails at once, not at the deadline."""
-    deadline = time.monotonic() + timeout
-    attempts = 0
-    with quiet_kafka_client_logs():
+# acks=all like every row; no idempotence (no producer-id round trip before the first send) and
+# no linger; reconnects and retries as quick as the library's own readiness probe (20-200 ms).
+PROBE_SETTINGS = {"acks": "all", "enable.idempotence": False, "linger.ms": 0,
+                  "reconnect.backoff.ms": 20, "reconnect.backoff.max.ms": 200,
+                  "retry.backoff.ms": 20, "retry.backoff.max.ms": 200, "log_level": 0}
+PROBE_POLL_SECONDS = 0.01
+
+
+class RawProducer:
+    """A bare librdkafka producer used as the floor's client: nothing but produce and poll.
+
+    Made once and kept (it reconnects by itself), as a real client would be, rather than
+    a new client per attempt: the floor then pays no client start-up per attempt.
+    """
+
+    def __init__(self, bootstrap: str, settings: dict | None = None):
+        self.bootstrap = bootstrap
+        self._producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, **PROBE_SETTINGS,
+                                                   **(settings or {})})
+
+    def first_ack(self, topic: str = PROBE_TOPIC, timeout: float = 180.0, still_running=None) -> int:
+        """Send one record and wait for its acknowledgement; when it fails, send another.
+
+        Returns how many records were sent until one was acknowledged. ``still_running()``
+        makes a broker that died fail at once, not at the deadline."""
+        deadline = time.monotonic() + timeout
+        attempts, last_error = 0, "none"
         while True:
             attempts += 1
-            producer = None
-            try:
-                producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=2000,
-                                         max_block_ms=2000, reconnect_backoff_ms=20, reconnect_backoff_max_ms=200,
-                                         retry_backoff_ms=50)
-                producer.send(PROBE_TOPIC, b"ready?").get(timeout=5)
-                return attempts
-            except Exception as error:  # noqa: BLE001 - anything means "not yet"
+            outcome: list = []
+            self._producer.produce(topic, b"ready?", on_delivery=lambda error, _message: outcome.append(error))
+            while not outcome:
+                self._producer.poll(PROBE_POLL_SECONDS)
                 if still_running is not None and not still_running():
-                    raise JavaToolError(f"broker at {bootstrap} exited before its first ack") from None
+                    raise JavaToolError(f"broker at {self.bootstrap} exited before its first ack")
                 if time.monotonic() > deadline:
-                    raise JavaToolError(f"no acks=all ack from {bootstrap} within {timeout:g} s "
-                                        f"({attempts} attempts; last: {type(error).__name__}: {error})") from None
-            finally:
-                if producer is not None:
-                    with contextlib.suppress(Exception):
-                        producer.close(timeout=0.5)
+                    raise JavaToolError(f"no acks=all ack from {self.bootstrap} within {timeout:g} s "
+                                        f"({attempts} records sent; last error: {last_error})")
+            if outcome[0] is None:
+                return attempts
+            last_error = outcome[0].str()
             time.sleep(PROBE_INTERVAL)
+
+    def close(self) -> None:
+        self._producer.purge()
+        self._producer.flush(0)
+
+
+def probe_first_ack(bootstrap: str, timeout: float = 180.0, still_running=None) -> int:
+    """A fresh :class:`RawProducer` until one acks=all record is acknowledged; returns records sent."""
+    producer = RawProducer(bootstrap)
+    try:
+        return producer.first_ack(PROBE_TOPIC, timeout, still_running)
+    finally:
+        producer.close()
 
 
 def _die_with_parent():
@@ -203,7 +241,8 @@ class BareJavaBroker:
         self.stop_timeout = stop_timeout
         self.ready_timeout = ready_timeout
         self.log = log or (lambda message: None)
-        self.broker_opts, self.storage_opts = image_jvm_opts()
+        self.broker_opts = broker_jvm_opts(single_node_environment(0, "unused", self.config))
+        self.storage_opts = image_defaults()["storage"]
         self.workdir: Path | None = None
         self.port = self.controller_port = 0
         self.process: subprocess.Popen | None = None
@@ -302,6 +341,16 @@ class BareJavaBroker:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def rss_bytes(self) -> int:
+        """The broker JVM's resident memory now (VmRSS), 0 when it does not run."""
+        if not self.running():
+            return 0
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
 
     def _wait_first_ack(self, what: str) -> int:
         try:

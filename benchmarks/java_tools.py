@@ -57,6 +57,7 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:  # run as a script: use this checkout's library, not an installed one
     sys.path.insert(0, str(ROOT))
 
+from KafkaPersistenceLibrary.clients.recording import BATCHING  # noqa: E402
 from KafkaPersistenceLibrary.image.build import default_cache_dir, digest  # noqa: E402
 from KafkaPersistenceLibrary.versions import KAFKA_VERSION, LOG4J_VERSION  # noqa: E402
 
@@ -74,9 +75,12 @@ TOOL_JVM_OPTS = ("-Xmx512m", "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20
                  "-XX:MaxInlineLevel=15", "-Djava.awt.headless=true",
                  "-Duser.language=en", "-Duser.country=US")
 
-# The library's producer (durability_client.PRODUCER_SETTINGS) in Java property names.
-DEFAULT_PRODUCER_PROPS = {"acks": "all", "enable.idempotence": "true", "batch.size": "524288",
-                          "linger.ms": "5", "max.in.flight.requests.per.connection": "5"}
+# The recording producer's settings (Produce Records): acks=all, idempotent, and its batching
+# (clients.recording.BATCHING, librdkafka names, which are also Java's for these two), with
+# the in-flight limit librdkafka uses under idempotence.
+DEFAULT_PRODUCER_PROPS = {"acks": "all", "enable.idempotence": "true",
+                          **{name: str(value) for name, value in BATCHING.items()},
+                          "max.in.flight.requests.per.connection": "5"}
 
 MVN_TIMEOUT = 1200
 
@@ -461,34 +465,20 @@ def create_topic(bootstrap: str, topic: str, partitions: int = 1, replication_fa
 
 @contextlib.contextmanager
 def image_container(config: dict | None = None, image: str | None = None, owner: str = "benchmarks/java_tools.py"):
-    """Start one broker container of our image (docker-py, like unit_tests/test_image_smoke.py),
-    published on 127.0.0.1:P only, wait for a first acks=all ack, yield its bootstrap; remove it after."""
-    import docker
-
-    from KafkaPersistenceLibrary.broker import broker_environment, new_cluster_id
+    """Start one broker container of our image (benchmarks/bare_docker.py: the library's
+    environment, published on 127.0.0.1:P only), wait for a first acks=all ack, yield its
+    bootstrap; remove it after."""
     from KafkaPersistenceLibrary.image import resolve_image
-    from KafkaPersistenceLibrary.labels import labels_for
 
-    from bare_java import free_port, probe_first_ack
+    from bare_docker import BareDockerBroker
 
-    client = docker.from_env()
-    port = free_port()
-    env = broker_environment(port, new_cluster_id(), config or {})
-    container = client.containers.run(
-        resolve_image(image), detach=True, environment=env, labels=labels_for(owner),
-        name=f"kpl-java-bench-{uuid.uuid4().hex[:8]}", ports={"9092/tcp": ("127.0.0.1", port)})
-    try:
-        bootstrap = f"127.0.0.1:{port}"
+    with BareDockerBroker(resolve_image(image), config, owner=owner, ready_timeout=120) as broker:
         try:
-            probe_first_ack(bootstrap, timeout=120)
+            broker.start()
         except JavaToolError as error:
-            logs = container.logs(tail=40).decode("utf-8", "replace")
-            raise JavaToolError(f"broker container {container.name}: {error}; last log lines: "
-                                f"{last_lines(logs)}") from None
-        yield bootstrap
-    finally:
-        container.remove(force=True, v=True)
-        client.close()
+            raise JavaToolError(f"broker container {broker.name}: {error}; last log lines: "
+                                f"{last_lines(broker.logs())}") from None
+        yield broker.bootstrap
 
 
 # -- CLI -----------------------------------------------------------------------------------------

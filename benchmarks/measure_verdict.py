@@ -1,8 +1,9 @@
-"""Measure speed and memory of the durability logic at a million records.
+"""Measure speed and memory of the durability logic (no broker) at a million records.
 
-Run: ``python -m KafkaPersistenceLibrary.durability.measure [records] [payload_size]``.
+Run: ``python benchmarks/measure_verdict.py [records] [payload_size]``.
 Kept out of the unit tests because it takes several seconds. Timings run without
 tracemalloc (it slows Python down); memory is measured in a second pass.
+``run_benchmarks.py`` uses :func:`check_seconds` and :func:`bytes_per_record`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
-from .history import SendHistory
-from .payload import make_payload, parse_payload
-from .verdict import check, fault_figures
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: use this checkout's library, not an installed one
+    sys.path.insert(0, str(ROOT))
+
+from KafkaPersistenceLibrary.durability import SendHistory, check, fault_figures  # noqa: E402
+from KafkaPersistenceLibrary.durability.payload import make_payload, parse_payload  # noqa: E402
 
 PARTITIONS = 6
 
@@ -40,6 +45,32 @@ def _timed(fn: Callable[[], object]) -> tuple[object, float]:
     return result, time.perf_counter() - start
 
 
+def check_seconds(n: int, size: int = 100) -> float:
+    """Seconds of ``check()`` alone on ``n`` acknowledged records read back in order (input pre-built)."""
+    history = _fill(n)
+    consumed = list(_read_back(n, size))  # pre-built so only check() is timed
+    verdict, secs = _timed(lambda: check(history, consumed))
+    assert verdict.passed and verdict.read == n, verdict.summary()
+    return secs
+
+
+def bytes_per_record(n: int, size: int = 100) -> dict[str, float]:
+    """Bytes per record of the history kept, and the peak while ``check()`` streams its input.
+
+    The payload of the record in hand is counted, not a list of all of them."""
+    tracemalloc.start()
+    try:
+        history = _fill(n)
+        kept, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        check(history, _read_back(n, size))
+        fault_figures(history)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return {"history kept": kept / n, "history + check peak": peak / n}
+
+
 def measure(n: int = 1_000_000, size: int = 100) -> list[tuple[str, int, float, float | None]]:
     """Rows of (stage, records, seconds, bytes per record or None)."""
     rows: list[tuple[str, int, float, float | None]] = []
@@ -50,27 +81,13 @@ def measure(n: int = 1_000_000, size: int = 100) -> list[tuple[str, int, float, 
 
     history, secs = _timed(lambda: _fill(n))
     rows.append(("history fill (new_send+acked)", n, secs, None))
-    consumed = list(_read_back(n, size))  # pre-built so only check() is timed
-    verdict, secs = _timed(lambda: check(history, consumed))
-    assert verdict.passed and verdict.read == n, verdict.summary()
-    rows.append(("check", n, secs, None))
-    consumed = None
     _, secs = _timed(lambda: fault_figures(history))
     rows.append(("fault_figures", n, secs, None))
     del history
+    rows.append(("check", n, check_seconds(n, size), None))
 
-    # Memory: history kept + peak of check() streaming its input (the payload of the
-    # record in hand is counted, not a list of all of them).
-    tracemalloc.start()
-    history = _fill(n)
-    kept, _ = tracemalloc.get_traced_memory()
-    tracemalloc.reset_peak()
-    check(history, _read_back(n, size))
-    fault_figures(history)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    rows.append(("memory: history kept", n, 0.0, kept / n))
-    rows.append(("memory: history + check peak", n, 0.0, peak / n))
+    for stage, per_record in bytes_per_record(n, size).items():
+        rows.append((f"memory: {stage}", n, 0.0, per_record))
     return rows
 
 

@@ -19,24 +19,24 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import confluent_kafka  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
-from KafkaPersistenceLibrary.durability_client import PRODUCER_SETTINGS  # noqa: E402
-from KafkaPersistenceLibrary.labels import labels_for  # noqa: E402
-from KafkaPersistenceLibrary.ports import free_loopback_port  # noqa: E402
-from KafkaPersistenceLibrary.readiness import wait_until_ready  # noqa: E402
 
-from KafkaPersistenceLibrary import docker_engine  # noqa: E402
-from KafkaPersistenceLibrary.broker import broker_environment, new_cluster_id  # noqa: E402
+from KafkaPersistenceLibrary.clients.recording import BATCHING  # noqa: E402
 from KafkaPersistenceLibrary.image import resolve_image  # noqa: E402
 
-FUSE = dict(user="root", devices=["/dev/fuse:/dev/fuse:rwm"], cap_add=["SYS_ADMIN"])
+from bare_docker import BareDockerBroker  # noqa: E402
+
+# The recording producer's batching in kafka-python's names, for the kafka-python client.
+KAFKA_PYTHON_SETTINGS = dict(acks="all", enable_idempotence=True, linger_ms=BATCHING["linger.ms"],
+                             batch_size=BATCHING["batch.size"])
 
 
 def produce_confluent(bootstrap, topic, records, value):
     producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-                                         "linger.ms": 5, "log_level": 0})
+                                         **BATCHING, "log_level": 0})
     producer.list_topics(topic, timeout=30)  # connect and create the topic before the clock starts
     acked = []
     started = time.monotonic()
@@ -53,7 +53,7 @@ def produce_confluent(bootstrap, topic, records, value):
 
 
 def produce_kafka_python(bootstrap, topic, records, value):
-    producer = KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **KAFKA_PYTHON_SETTINGS)
     producer.partitions_for(topic)
     acked = []
     started = time.monotonic()
@@ -65,25 +65,15 @@ def produce_kafka_python(bootstrap, topic, records, value):
     return elapsed, sum(acked)
 
 
-def one_run(client, image, power_loss, args):
-    port = free_loopback_port()
-    env = broker_environment(port, new_cluster_id(), {})
-    extra = FUSE if power_loss else {}
-    if power_loss:
-        env["KPL_POWER_LOSS"] = "1"
-    container = client.containers.run(image, detach=True, name=f"kpl-throughput-{uuid.uuid4().hex[:8]}",
-                                      environment=env, ports={"9092/tcp": ("127.0.0.1", port)},
-                                      labels=labels_for("power-loss throughput benchmark"), **extra)
-    try:
-        bootstrap = f"127.0.0.1:{port}"
-        wait_until_ready(bootstrap, 120)
+def one_run(image, power_loss, args):
+    with BareDockerBroker(image, power_loss=power_loss, owner="power-loss throughput benchmark") as broker:
+        broker.start()
         produce = produce_confluent if args.client == "confluent" else produce_kafka_python
-        elapsed, acked = produce(bootstrap, f"throughput-{uuid.uuid4().hex[:6]}", args.records, b"v" * args.size)
-        if acked != args.records:
-            raise SystemExit(f"only {acked} of {args.records} acknowledged")
-        return args.records / elapsed
-    finally:
-        container.remove(force=True, v=True)
+        elapsed, acked = produce(broker.bootstrap, f"throughput-{uuid.uuid4().hex[:6]}", args.records,
+                                 b"v" * args.size)
+    if acked != args.records:
+        raise SystemExit(f"only {acked} of {args.records} acknowledged")
+    return args.records / elapsed
 
 
 def main():
@@ -95,13 +85,12 @@ def main():
     parser.add_argument("--image", default=None)
     args = parser.parse_args()
     image = resolve_image(args.image)
-    client = docker_engine.connect()
     rates = {False: [], True: []}
     print(f"{args.records} x {args.size} B, acks=all, {args.client}, image {image}")
     for repetition in range(args.repeat):
         order = (False, True) if repetition % 2 == 0 else (True, False)
         for power_loss in order:
-            rate = one_run(client, image, power_loss, args)
+            rate = one_run(image, power_loss, args)
             rates[power_loss].append(rate)
             print(f"  run {repetition + 1} {'volatilefs' if power_loss else 'plain     '}: {rate:9.0f} records/s "
                   f"({rate * args.size / 1e6:.1f} MB/s)", flush=True)

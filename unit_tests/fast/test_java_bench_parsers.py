@@ -8,12 +8,12 @@ import sys
 import unittest
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import bare_java  # noqa: E402
 import java_tools  # noqa: E402
 
-from KafkaPersistenceLibrary.broker import property_to_env  # noqa: E402
+from KafkaPersistenceLibrary.broker.environment import property_to_env  # noqa: E402
 
 PRODUCER_OUT = (
     "49972 records sent, 9988.4 records/sec (0.95 MB/sec), 6.3 ms avg latency, 274.0 ms max latency.\n"

@@ -19,11 +19,11 @@ from .versions import KAFKA_VERSION, LIBRARY_VERSION
 @library(scope="GLOBAL", version=LIBRARY_VERSION, doc_format="ROBOT")
 class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywords, ClusterStateKeywords,
                               MessageKeywords, VerificationKeywords, CleanupListener):
-    __doc__ = f"""Proves that Kafka keeps your messages when a broker goes down.
+    __doc__ = f"""Proves that Kafka keeps your messages when brokers fail.
 
-    Behind each keyword stands a real Apache Kafka broker ({KAFKA_VERSION}) in a real
-    container, and a real restart of that same
-    container with its data kept.
+    Behind each keyword stands real Apache Kafka ({KAFKA_VERSION}, KRaft) in real
+    containers, a real fault (a restart, a kill, a power cut, a network
+    partition) and a verdict read back by a fresh consumer.
 
     = Quick start =
 
@@ -37,50 +37,90 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
     |     Restart Broker
     |     Consume Should Equal    test_topic    Persistent Message
 
-    = The broker =
+    = The cluster =
 
-    `Start Kafka` starts one KRaft node (broker and controller) in a container
-    and returns its address, e.g. ``127.0.0.1:39092``. The port is fixed on
-    127.0.0.1 only and advertised as such, so the address stays valid across
-    `Restart Broker` (Docker would otherwise give the container a new port on
-    every start). One broker serves a whole suite: give each test its own topic.
+    `Start Kafka` starts one node that is broker and controller at once, or,
+    with ``brokers=3``, three brokers with dedicated KRaft controllers on a
+    private Docker network (``controllers=3`` for a quorum). It returns the
+    brokers' addresses, e.g. ``127.0.0.1:39092``: each port is fixed on
+    127.0.0.1 only and advertised as such, so addresses stay valid across every
+    restart. Defaults with n brokers: replication factor min(3, n),
+    ``min.insync.replicas`` one less, no unclean leader election.
 
-    The broker is removed when the suite that started it ends, and at process
-    exit. Containers carry labels naming their owning process; a run that was
-    killed leaves containers the next `Start Kafka` removes. When a test fails,
-    the last lines of the broker's log go into the Robot log.
+    The cluster is removed when the suite that started it ends, and at process
+    exit. Containers and networks carry labels naming their owning process; a
+    run that was killed leaves resources the next `Start Kafka` removes (and
+    logs), while parallel runs (pabot) leave each other alone. When a test fails,
+    the last lines of each node's log go into the Robot log. A node that crashed
+    or was removed behind the library's back is reported at once by the next
+    keyword, in one line.
+
+    = Faults =
+
+    | `Restart Broker` | stop and start node(s): ``mode=graceful`` (SIGTERM), ``kill`` (SIGKILL of the broker), ``power-loss`` |
+    | `Stop Broker` / `Start Broker` | keep node(s) down while the test goes on |
+    | `Pause Broker` / `Resume Broker` | freeze every process of a node (``docker pause``): a leader that neither answers nor resigns |
+    | `Isolate Broker` / `Heal Network` | cut a node off its peers (or off clients) with iptables in its own network namespace |
+
+    ``broker=`` chooses the node: a node id, ``leader``, ``follower`` or
+    ``followers`` of ``topic=``/``partition=``, ``controller``, ``all`` or
+    ``random`` (seeded, the seed logged). `Get Partition State`, `Wait Until
+    Replicas In Sync` and `Wait Until Partition Has Leader` observe the effect.
+
+    What each fault is, and is not: ``kill`` is a process crash; the host's page
+    cache keeps every write, fsynced or not. ``power-loss`` (with `Start Kafka`
+    ``power_loss=True``) runs the log directories on a filesystem that forgets
+    every write not fsynced when the node dies at once; it does not tear writes
+    inside a page or corrupt data. A partition drops packets both ways; it does
+    not delay or reorder them (this kernel has no netem).
+
+    = Proving durability =
+
+    `Produce Records` sends many unique, traceable records and keeps each send's
+    outcome (acknowledged at a partition and offset, failed, or unknown);
+    `Start Background Producer` keeps writing while faults happen. `Verify No
+    Acknowledged Records Lost` then reads every partition back with a fresh
+    consumer and fails on any acknowledged record lost, moved, reordered or
+    (idempotent producer) duplicated, with a table and a timeline picture in
+    the log. ``acks=all|1|0`` and ``idempotent=`` are the test's to choose.
+
+    | `Start Kafka`    brokers=3
+    | `Create Topic`    orders
+    | `Start Background Producer`    orders    rate=500
+    | FOR    ${{i}}    IN RANGE    5
+    |     `Restart Broker`    mode=kill    broker=leader    topic=orders
+    |     `Wait Until Replicas In Sync`    orders
+    | END
+    | `Stop Background Producer`    orders
+    | `Verify No Acknowledged Records Lost`    orders
+
+    What a pass proves: every record this library's producers had acknowledged
+    for the topic was readable afterwards, at its acknowledged offset, in
+    order, through the faults the test made. It proves nothing about faults the
+    test did not make, nor about other producers' records. The same check fails
+    where Kafka really loses data: ``acks=1`` and a leader that dies alone,
+    unclean leader election, a power loss with Kafka's default flush settings,
+    an isolated leader taking ``acks=1`` writes.
+
+    = Kafka you did not start =
+
+    `Connect Kafka` uses an existing cluster (a compose project, Kubernetes, VMs)
+    with the same message and verdict keywords; faults go through a driver: its
+    containers, or commands you give (``kubectl``, ``ssh``, ...). It never removes
+    or reconfigures what it did not create. Client security (TLS, SASL PLAIN and
+    SCRAM) is given to `Connect Kafka`; `Start Kafka    security=sasl_ssl` starts
+    a secured cluster of our own, and `Get Client Settings` returns what a
+    client needs. Passwords never appear in the log (give them as Robot
+    secrets and they are hidden even at TRACE level).
 
     = Images =
 
     The image is, in this order: the ``image`` import argument, the
     ``KAFKA_PERSISTENCE_IMAGE`` environment variable, ``apache/kafka:{KAFKA_VERSION}``
     when present, or the image this project builds offline
-    (``python -m KafkaPersistenceLibrary.image build``). Images configured by
-    ``KAFKA_*`` variables and ``CLUSTER_ID`` work alike: ``apache/kafka`` and
-    Confluent's ``cp-kafka`` 7.4+ by design; see README for what was run.
-
-    = Proving durability at volume =
-
-    `Produce Records` sends many unique, traceable records and keeps each send's
-    outcome (acknowledged at a partition and offset, failed, or unknown);
-    `Start Background Producer` keeps writing while you restart the broker.
-    `Verify No Acknowledged Records Lost` then reads every partition back with a
-    fresh consumer and fails on any acknowledged record lost, moved, reordered
-    or (idempotent producer) duplicated, with a table and a timeline picture
-    in the log.
-
-    | Create Topic    durability    partitions=3
-    | Start Background Producer    durability    rate=500
-    | FOR    ${{i}}    IN RANGE    5
-    |     Restart Broker    mode=kill
-    | END
-    | Stop Background Producer    durability
-    | Verify No Acknowledged Records Lost    durability
-
-    What a passing verdict proves: records acknowledged with ``acks=all`` by
-    this single broker were on its log after each restart. A SIGKILL is not a
-    power loss: unflushed data survives in the host's page cache, because the
-    container shares the host's kernel.
+    (``kafka-persistence-image build``). Images configured by ``KAFKA_*``
+    variables and ``CLUSTER_ID`` work alike; power loss and network faults
+    need ours (FUSE and iptables inside). See README for what was run.
 
     = Time format =
 
@@ -88,10 +128,10 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
 
     = Errors =
 
-    A mistake (a keyword before `Start Kafka`, an invalid topic name, an
-    unknown restart mode, a missing image, no Docker engine) fails with one
-    line saying what was wrong and what to do. A verdict (`Consume Should Equal`)
-    fails with expected vs. found, record by record.
+    A mistake (a keyword before `Start Kafka`, an invalid topic name or
+    argument, a missing image, no Docker engine, a wrong password) fails with
+    one line saying what was wrong and what to do, within the keyword's
+    timeout. A verdict fails with counts and the first differences.
 
     %TOC%
     """

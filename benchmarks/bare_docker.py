@@ -34,14 +34,12 @@ for _path in (str(HERE.parent), str(HERE)):  # run as a script or imported: this
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+from bare_java import PROBE_TOPIC, RawProducer, free_port  # noqa: E402
 from docker.errors import APIError, NotFound  # noqa: E402
 
 from KafkaPersistenceLibrary.broker import engine  # noqa: E402
-from KafkaPersistenceLibrary.broker.environment import (CLIENT_PORT, new_cluster_id,  # noqa: E402
-                                                        single_node_environment)
+from KafkaPersistenceLibrary.broker.environment import CLIENT_PORT, new_cluster_id, single_node_environment  # noqa: E402
 from KafkaPersistenceLibrary.broker.labels import labels_for  # noqa: E402
-
-from bare_java import PROBE_TOPIC, RawProducer, free_port  # noqa: E402
 
 STOP_TIMEOUT = 60  # seconds a graceful stop gets before Docker sends SIGKILL (the library's default)
 ALIVE_CHECK_SECONDS = 1.0

@@ -68,15 +68,13 @@ for _path in (str(ROOT), str(HERE)):  # run as a script or imported: this checko
         sys.path.insert(0, _path)
 
 import confluent_kafka  # noqa: E402
+from java_tools import JavaToolError, last_lines, run_tool  # noqa: E402
 
 from KafkaPersistenceLibrary.broker.environment import new_cluster_id, single_node_environment  # noqa: E402
 from KafkaPersistenceLibrary.broker.ports import ephemeral_range, free_loopback_port  # noqa: E402, F401
 from KafkaPersistenceLibrary.errors import KafkaPersistenceError  # noqa: E402
-from KafkaPersistenceLibrary.image.build import (FILES, BuildOptions, build_jars, digest,  # noqa: E402
-                                                 jars_dir, jars_hash)
+from KafkaPersistenceLibrary.image.build import FILES, BuildOptions, build_jars, digest, jars_dir, jars_hash  # noqa: E402
 from KafkaPersistenceLibrary.image.tools import ImageError  # noqa: E402
-
-from java_tools import JavaToolError, last_lines, run_tool  # noqa: E402
 
 RUN_SCRIPT = FILES / "run"
 BROKER_LOG4J2 = FILES / "log4j2.yaml"  # the image's broker logging (INFO to stdout -> our log file)
@@ -166,10 +164,13 @@ def free_port(exclude=()) -> int:
 # -- the probe: a raw producer until the first acknowledgement -------------------------------------
 
 # acks=all like every row; no idempotence (no producer-id round trip before the first send) and
-# no linger; reconnects and retries as quick as the library's own readiness probe (20-200 ms).
+# no linger; reconnects and retries as quick as the library's own readiness probe (20-200 ms);
+# metadata every 250 ms (default 5 min), so that after a leader dies it learns the new one as
+# soon as the cluster has elected it, not when a later error happens to ask.
 PROBE_SETTINGS = {"acks": "all", "enable.idempotence": False, "linger.ms": 0,
                   "reconnect.backoff.ms": 20, "reconnect.backoff.max.ms": 200,
-                  "retry.backoff.ms": 20, "retry.backoff.max.ms": 200, "log_level": 0}
+                  "retry.backoff.ms": 20, "retry.backoff.max.ms": 200,
+                  "topic.metadata.refresh.interval.ms": 250, "log_level": 0}
 PROBE_POLL_SECONDS = 0.01
 
 
@@ -195,7 +196,7 @@ class RawProducer:
         while True:
             attempts += 1
             outcome: list = []
-            self._producer.produce(topic, b"ready?", on_delivery=lambda error, _message: outcome.append(error))
+            self._producer.produce(topic, b"ready?", on_delivery=lambda error, _message, sink=outcome: sink.append(error))
             while not outcome:
                 self._producer.poll(PROBE_POLL_SECONDS)
                 if still_running is not None and not still_running():

@@ -389,7 +389,7 @@ def parse_consumer_output(stdout: str) -> ConsumerPerformanceResult:
     values = [value.strip() for value in rows[0].split(", ")]
     if len(values) != len(names):
         raise ValueError(f"ConsumerPerformance line has {len(values)} fields, header {len(names)}: {rows[0]}")
-    row = dict(zip(names, values))
+    row = dict(zip(names, values, strict=True))
     return ConsumerPerformanceResult(
         messages=int(row["data.consumed.in.nMsg"]), mb=float(row["data.consumed.in.MB"]),
         mb_per_second=float(row["MB.sec"]), messages_per_second=float(row["nMsg.sec"]),
@@ -468,9 +468,9 @@ def image_container(config: dict | None = None, image: str | None = None, owner:
     """Start one broker container of our image (benchmarks/bare_docker.py: the library's
     environment, published on 127.0.0.1:P only), wait for a first acks=all ack, yield its
     bootstrap; remove it after."""
-    from KafkaPersistenceLibrary.image import resolve_image
-
     from bare_docker import BareDockerBroker
+
+    from KafkaPersistenceLibrary.image import resolve_image
 
     with BareDockerBroker(resolve_image(image), config, owner=owner, ready_timeout=120) as broker:
         try:

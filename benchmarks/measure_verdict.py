@@ -83,7 +83,7 @@ def measure(n: int = 1_000_000, size: int = 100) -> list[tuple[str, int, float, 
     rows.append(("history fill (new_send+acked)", n, secs, None))
     _, secs = _timed(lambda: fault_figures(history))
     rows.append(("fault_figures", n, secs, None))
-    del history
+    history = None  # free it before the next stage
     rows.append(("check", n, check_seconds(n, size), None))
 
     for stage, per_record in bytes_per_record(n, size).items():

@@ -22,12 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import confluent_kafka  # noqa: E402
+from bare_docker import BareDockerBroker  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 
 from KafkaPersistenceLibrary.clients.recording import BATCHING  # noqa: E402
 from KafkaPersistenceLibrary.image import resolve_image  # noqa: E402
-
-from bare_docker import BareDockerBroker  # noqa: E402
 
 # The recording producer's batching in kafka-python's names, for the kafka-python client.
 KAFKA_PYTHON_SETTINGS = dict(acks="all", enable_idempotence=True, linger_ms=BATCHING["linger.ms"],

@@ -1,386 +1,691 @@
-"""Side-by-side benchmark of KafkaPersistenceLibrary against the floor: bare Docker + a raw kafka-python client.
+"""One side-by-side benchmark run: the library against its floor and its ceiling, on one machine.
 
-Run: ``python benchmarks/run_benchmarks.py [--repeat 3] [--records 100000] [--out FILE] [--broker-config k=v ...]``
+Floor: what bare Docker can do (the same image and environment, `docker run` / restart /
+kill + start, a raw librdkafka producer until an ack) and what a bare ``java`` broker on the
+host can do (same jars and settings, no Docker). Ceiling: Kafka's own Java clients
+(ProducerPerformance, ConsumerPerformance) against the very broker the library started.
+Times are medians of ``--repeat`` repetitions; ours and the floor alternate their order per
+repetition. What each row times exactly: benchmarks/README.md.
 
-Every row is "from the call until the first acknowledged record" unless said otherwise.
-Ours and the floor run on the same machine, the same image and the same broker
-environment (``broker_environment()``), interleaved per repetition (the side that
-goes first alternates), so machine noise hits both alike.
+    .venv/bin/python benchmarks/run_benchmarks.py                       # 5 repetitions, 200,000 records
+    .venv/bin/python benchmarks/run_benchmarks.py --quick               # tiny sizes, 1 repetition (~3 min)
+    .venv/bin/python benchmarks/run_benchmarks.py --only start graceful kill --repeat 7
 
-Rows (seconds, lower is better; ratio = ours / floor, target <= 1.15):
-
-* ``start``: ours = ``lib.start_kafka()`` (it returns after its own acks=all probe is
-  acknowledged) + ``lib.produce_message()`` until that record is acknowledged; the
-  clock starts when ``start_kafka`` is called. Floor = ``docker run -d`` (subprocess,
-  same image, same env, ``-p 127.0.0.1:P:9092``) + a raw ``KafkaProducer(acks="all")``
-  (reconnect backoff 20-200 ms, like the library's probe; a fresh one 50 ms after a
-  failed attempt) until one send is acknowledged; the clock starts when ``docker run``
-  is called. ``probe_attempts`` in the JSON says how many producers that took.
-* ``restart graceful``: ours = ``lib.restart_broker("graceful")`` + ``lib.produce_message()``
-  until acknowledged. Floor = ``docker restart -t 60`` + the raw probe until an ack.
-* ``restart kill``: ours = ``lib.restart_broker("kill")`` + ``lib.produce_message()``.
-  Floor = ``docker kill`` + ``docker start`` + the raw probe until an ack.
-* ``produce``: records/s of ``lib.produce_records(topic, N, size=1024)`` vs a raw
-  ``KafkaProducer(**PRODUCER_SETTINGS)`` sending N 1 KiB values and flushing, acks
-  counted by callbacks (higher is better; ratio = ours / raw, target >= 0.9).
-* ``verify``: records/s of ``lib.verify_no_acknowledged_records_lost(topic)`` on
-  those N records (read back from the broker with confluent-kafka + verdict; target
-  >= 50,000/s), the same keyword's wall time including its HTML table and PNG, and
-  of the pure ``check()`` on N pre-built records (no broker).
-
-Every container this script creates carries the library's labels
-(``kafka-persistence-library=true``, ``kafka-persistence-library.pid=<pid>``, ...) and is
-removed in a ``finally``. Only 127.0.0.1 is used.
+Prints a markdown table (ratio, target, met); writes every raw sample as JSON to
+benchmarks/results/ (gitignored) and the table with the machine and the command to
+benchmarks/RESULTS.md (a --quick or --only run writes its table beside its JSON instead).
+Every container and process it creates is removed when it ends, also on Ctrl-C and SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
-import io
 import json
 import os
 import platform
+import shlex
+import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
-import kafka
-import kafka.record.util as kafka_record_util
-from kafka import KafkaProducer
-
-from KafkaPersistenceLibrary import KafkaPersistenceLibrary
-from KafkaPersistenceLibrary.broker.environment import new_cluster_id
-from KafkaPersistenceLibrary.broker.environment import single_node_environment as broker_environment
-from KafkaPersistenceLibrary.broker.labels import labels_for
-from KafkaPersistenceLibrary.broker.ports import free_loopback_port
-from KafkaPersistenceLibrary.clients.quiet import quiet_kafka_client_logs
-from KafkaPersistenceLibrary.clients.recording import PRODUCER_SETTINGS as _BATCHING
-from KafkaPersistenceLibrary.durability import SendHistory, check, make_payload
-from KafkaPersistenceLibrary.image import resolve_image
-
-# What Produce Records uses by default: acks=all, idempotent, plus its batching.
-PRODUCER_SETTINGS = dict(acks="all", enable_idempotence=True, **_BATCHING)
-
 HERE = Path(__file__).resolve().parent
-PROBE_INTERVAL = 0.05
+ROOT = HERE.parent
+for _path in (str(ROOT), str(HERE)):  # run as a script: this checkout's library and the helpers beside it
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+import confluent_kafka  # noqa: E402
+import kafka  # noqa: E402
+import measure_verdict  # noqa: E402
+from bare_docker import BareDockerBroker, container_memory_bytes  # noqa: E402
+from bare_java import BareJavaBroker, RawProducer  # noqa: E402
+from java_tools import consumer_performance, create_topic, ensure_tools, producer_performance  # noqa: E402
+
+from KafkaPersistenceLibrary import KafkaPersistenceLibrary  # noqa: E402
+from KafkaPersistenceLibrary.broker import engine  # noqa: E402
+from KafkaPersistenceLibrary.clients.recording import BATCHING  # noqa: E402
+from KafkaPersistenceLibrary.errors import KafkaPersistenceError  # noqa: E402
+from KafkaPersistenceLibrary.image import resolve_image  # noqa: E402
+
+OWNER = "benchmarks/run_benchmarks.py"
 VALUE_SIZE = 1024
-TARGETS = {"start": 1.15, "restart graceful": 1.15, "restart kill": 1.15, "produce": 0.9, "verify": 50_000}
+CHECK_VALUE_SIZE = 100  # check() and the history's bytes/record, as measure_verdict measures them
+MEMORY_RECORDS = 1_000_000  # the history's bytes/record is measured at a million records (once per run)
+BACKGROUND_SECONDS = 10.0
+KEYWORD_TIMEOUT = 300  # seconds: delivery / read-back timeouts of the keywords under test
+LEADER_KILL_TIMEOUT = 120.0
+MIB = 1024 * 1024
+
+# Row ids for --only, in table order.
+ROWS = ("produce", "background", "verify", "start", "graceful", "kill", "three-node", "leader-kill",
+        "memory", "power-loss", "check", "bytes")
+TIME_ROWS = {"start": "start", "graceful": "restart graceful", "kill": "restart kill"}
+THROUGHPUT_ROWS = ("produce", "background", "verify", "power-loss")
 
 
-# -- machine ------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What this run measures, and how much."""
 
-def _run(cmd: list[str], timeout: float = 120) -> str:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=timeout).stdout.strip()
+    rows: frozenset
+    repeat: int
+    records: int
+    background_seconds: float
+    memory_records: int
+
+    def wants(self, *rows: str) -> bool:
+        return any(row in self.rows for row in rows)
+
+
+def now() -> float:
+    return time.monotonic()
+
+
+def new_topic(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+# -- ours: one node started by the library ------------------------------------------------------
+
+def ours_single(image: str, plan: Plan, tools, rep: int) -> dict:
+    """Start Kafka (1 node) -> first ack, its memory, the restarts, then the throughput rows on it."""
+    lib = KafkaPersistenceLibrary(image=image)
+    out: dict = {}
+    try:
+        t0 = now()
+        bootstrap = lib.start_kafka()
+        t_started = now()
+        lib.produce_message("bench-ours-probe", "first")
+        out["start"] = {"seconds": t_started - t0, "with_produce_message_seconds": now() - t0,
+                        "library_started_in": lib.ctx.cluster.started_in_seconds}
+        if plan.wants("memory"):
+            out["memory"] = node_memory(lib)
+        for row, name in TIME_ROWS.items():
+            if row != "start" and plan.wants(row):
+                out[name] = timed_restart(lib, name.split()[-1])
+        if plan.wants(*THROUGHPUT_ROWS):
+            out.update(throughput(lib, bootstrap, plan, tools, ours_first=rep % 2 == 0))
+    finally:
+        lib.stop_kafka()
+    return out
+
+
+def timed_restart(lib: KafkaPersistenceLibrary, mode: str) -> dict:
+    """Restart Broker (returns after its own acks=all probe is acknowledged), then a Produce Message."""
+    t0 = now()
+    report = lib.restart_broker(mode=mode)
+    t_restarted = now()
+    lib.produce_message("bench-ours-probe", mode)
+    return {"seconds": t_restarted - t0, "with_produce_message_seconds": now() - t0,
+            "stop": report.stop, "recovery": report.recovery, "clean_shutdown": report.clean_shutdown}
+
+
+def node_memory(lib: KafkaPersistenceLibrary) -> dict:
+    """`docker stats` memory of each node of the library's cluster, by role, in bytes."""
+    client = engine.connect()
+    try:
+        by_role: dict = {}
+        for node in lib.get_brokers():
+            role = {"broker,controller": "combined"}.get(node.roles, node.roles)
+            by_role.setdefault(role, []).append(container_memory_bytes(client.containers.get(node.container)))
+        return by_role
+    finally:
+        client.close()
+
+
+# -- throughput on the library's broker: ours and the Java clients, same broker ---------------
+
+def throughput(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tools, ours_first: bool) -> dict:
+    """Produce Records vs ProducerPerformance, the background producer, read-back vs ConsumerPerformance."""
+    out: dict = {}
+    ours_topic, java_topic = new_topic("bench-ours"), new_topic("bench-java")
+    for topic in (ours_topic, java_topic):
+        create_topic(bootstrap, topic)  # topic creation stays out of every clock
+    produce = [("produce", lambda: ours_produce(lib, ours_topic, plan.records))]
+    if plan.wants("produce", "background"):
+        produce.append(("producer performance", lambda: producer_performance(
+            bootstrap, java_topic, plan.records, VALUE_SIZE, tools=tools, timeout=KEYWORD_TIMEOUT).as_dict()))
+    out.update(in_order(produce, ours_first))
+    if plan.wants("background"):
+        out["background"] = background_rate(lib, bootstrap, plan.background_seconds)
+    if plan.wants("verify"):
+        out.update(in_order([
+            ("verify", lambda: ours_verify(lib, ours_topic)),
+            ("consumer performance", lambda: consumer_performance(
+                bootstrap, ours_topic, plan.records, tools=tools, timeout=KEYWORD_TIMEOUT).as_dict()),
+        ], ours_first))
+    return out
+
+
+def in_order(sides: list, ours_first: bool) -> dict:
+    """Run (name, fn) pairs, ours (the first) first or last; results by name, plus the order."""
+    order = sides if ours_first else list(reversed(sides))
+    results = {name: fn() for name, fn in order}
+    results[f"order {'/'.join(name for name, _ in sides)}"] = [name for name, _ in order]
+    return results
+
+
+def ours_produce(lib: KafkaPersistenceLibrary, topic: str, records: int) -> dict:
+    sent = lib.produce_records(topic, records, size=VALUE_SIZE, timeout=KEYWORD_TIMEOUT)
+    if sent.acknowledged != records:
+        raise RuntimeError(f"Produce Records: {sent.acknowledged} of {records} acknowledged ({sent})")
+    return {"records_per_second": sent.records_per_second, "seconds": sent.seconds, "acknowledged": sent.acknowledged}
+
+
+def background_rate(lib: KafkaPersistenceLibrary, bootstrap: str, seconds: float) -> dict:
+    """Start Background Producer rate=0 for ``seconds``; acknowledged records per second.
+
+    The clock starts when the keyword has returned (its producer is connected and its thread
+    sends) and stops when Stop Background Producer has returned (every outcome known)."""
+    topic = new_topic("bench-background")
+    create_topic(bootstrap, topic)
+    lib.start_background_producer(topic, size=VALUE_SIZE, rate=0)
+    t0 = now()
+    time.sleep(seconds)
+    counts = lib.stop_background_producer(topic, timeout=KEYWORD_TIMEOUT)
+    took = now() - t0
+    return {"records_per_second": counts.acknowledged / took, "seconds": took, "acknowledged": counts.acknowledged,
+            "failed": counts.failed, "unknown": counts.unknown}
+
+
+def ours_verify(lib: KafkaPersistenceLibrary, topic: str) -> dict:
+    """Verify No Acknowledged Records Lost: consumed / the ``seconds`` of its result (read back + verdict)."""
+    verdict = lib.verify_no_acknowledged_records_lost(topic, timeout=KEYWORD_TIMEOUT, timeline="off")
+    return {"records_per_second": verdict.consumed / verdict.seconds, "seconds": verdict.seconds,
+            "consumed": verdict.consumed, "lost": verdict.lost}
+
+
+# -- the floors: a bare java broker, a bare docker container --------------------------------
+
+def bare_java_side(plan: Plan) -> dict:
+    """Same rows on a bare java broker on the host (format + JVM -> first ack, SIGTERM/SIGKILL + JVM)."""
+    out: dict = {}
+    with BareJavaBroker() as broker:
+        broker.prepare()  # jars, class-data-sharing archives, temp dir: not timed
+        out["start"] = broker.start()
+        if plan.wants("memory"):
+            out["rss"] = broker.rss_bytes()
+        for row, name in TIME_ROWS.items():
+            if row != "start" and plan.wants(row):
+                out[name] = broker.restart(name.split()[-1])
+    return out
+
+
+def bare_docker_side(image: str, plan: Plan) -> dict:
+    """Same rows on a bare container of the same image and environment, through the Docker API."""
+    out: dict = {}
+    with BareDockerBroker(image, owner=OWNER) as broker:
+        out["start"] = broker.start()
+        if plan.wants("memory"):
+            out["memory"] = broker.memory_bytes()
+        for row, name in TIME_ROWS.items():
+            if row != "start" and plan.wants(row):
+                out[name] = broker.restart(name.split()[-1])
+    return out
+
+
+# -- power loss: the same Produce Records on a node started with power_loss=True ---------------
+
+def power_loss_side(image: str, plan: Plan) -> dict:
+    lib = KafkaPersistenceLibrary(image=image)
+    try:
+        t0 = now()
+        bootstrap = lib.start_kafka(power_loss=True)
+        started = now() - t0
+        topic = new_topic("bench-power-loss")
+        create_topic(bootstrap, topic)
+        return {"start_seconds": started, "produce": ours_produce(lib, topic, plan.records)}
+    finally:
+        lib.stop_kafka()
+
+
+# -- three brokers: start, memory, a leader kill ----------------------------------------------
+
+def cluster_side(image: str, plan: Plan, rep: int) -> dict:
+    """Start Kafka brokers=3 (1 controller) -> first ack; memory per node; leader kill, ours and floor."""
+    lib = KafkaPersistenceLibrary(image=image)
+    out: dict = {}
+    try:
+        t0 = now()
+        lib.start_kafka(brokers=3)
+        out["start"] = {"seconds": now() - t0, "library_started_in": lib.ctx.cluster.started_in_seconds}
+        if plan.wants("memory"):
+            out["memory"] = node_memory(lib)
+        if plan.wants("leader-kill"):
+            topic = new_topic("bench-failover")
+            lib.create_topic(topic)  # replication factor 3, min.insync.replicas 2 (the cluster's defaults)
+            lib.wait_until_replicas_in_sync(topic)
+            lib.produce_message(topic, "warm-up")  # Produce Message's client is connected, as in a test
+            out.update(in_order([("leader kill", lambda: leader_kill_ours(lib, topic)),
+                                 ("leader kill floor", lambda: leader_kill_floor(lib, topic))], rep % 2 == 0))
+    finally:
+        lib.stop_kafka()
+    return out
+
+
+def leader_kill_ours(lib: KafkaPersistenceLibrary, topic: str) -> dict:
+    """Stop Broker leader mode=kill, then Produce Message until one is acknowledged; then bring it back."""
+    t0 = now()
+    stopped = lib.stop_broker(broker="leader", topic=topic, mode="kill")
+    t_stopped = now()
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            lib.produce_message(topic, "after the leader died")
+            break
+        except KafkaPersistenceError:
+            if now() - t0 > LEADER_KILL_TIMEOUT:
+                raise
+    took = now() - t0
+    lib.start_broker(broker=stopped.node)  # not timed: the next measurement starts whole again
+    lib.wait_until_replicas_in_sync(topic)
+    return {"seconds": took, "stop_broker_seconds": t_stopped - t0, "produce_attempts": attempts,
+            "node": stopped.node}
+
+
+def leader_kill_floor(lib: KafkaPersistenceLibrary, topic: str) -> dict:
+    """`docker kill` of the leader's container, then a raw acks=all producer (connected before) until an ack."""
+    leader = lib.get_partition_state(topic).leader
+    container = next(node.container for node in lib.get_brokers() if node.id == leader)
+    client = engine.connect()
+    producer = RawProducer(lib.get_bootstrap_servers())
+    try:
+        producer.first_ack(topic, LEADER_KILL_TIMEOUT)  # connected, with the topic's metadata, as ours is
+        t0 = now()
+        client.api.kill(container)
+        attempts = producer.first_ack(topic, LEADER_KILL_TIMEOUT)
+        took = now() - t0
+        client.api.wait(container, timeout=60)
+        client.api.start(container)  # not timed: the library's node is running again, as it expects
+        in_sync_again(lib, topic)
+    finally:
+        producer.close()
+        client.close()
+    return {"seconds": took, "probe_attempts": attempts, "node": leader}
+
+
+def in_sync_again(lib: KafkaPersistenceLibrary, topic: str, timeout: float = 120.0) -> None:
+    """Wait Until Replicas In Sync, after a restart the library did not make: until the restarted
+    broker has registered again, asking it about the cluster fails (UnknownBrokerIdError)."""
+    deadline = now() + timeout
+    while True:
+        try:
+            lib.wait_until_replicas_in_sync(topic, timeout=max(1.0, deadline - now()))
+            return
+        except KafkaPersistenceError:
+            if now() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+# -- no broker: check() and the history's memory ----------------------------------------------
+
+def check_side(plan: Plan) -> dict:
+    seconds = measure_verdict.check_seconds(plan.records, CHECK_VALUE_SIZE)
+    return {"records_per_second": plan.records / seconds, "seconds": seconds, "records": plan.records}
+
+
+# -- one repetition -------------------------------------------------------------------------------
+
+def repetition(image: str, plan: Plan, tools, rep: int, log) -> dict:
+    """Every side once, in reversed order every other repetition (ours first, then last, ...)."""
+    sides = []
+    if plan.wants("start", "graceful", "kill", "three-node", "memory", *THROUGHPUT_ROWS):
+        sides.append(("ours", lambda: ours_single(image, plan, tools, rep)))
+    if plan.wants("start", "graceful", "kill"):
+        sides.append(("bare java", lambda: bare_java_side(plan)))
+    if plan.wants("start", "graceful", "kill", "memory"):
+        sides.append(("bare docker", lambda: bare_docker_side(image, plan)))
+    if plan.wants("power-loss"):
+        sides.append(("power loss", lambda: power_loss_side(image, plan)))
+    if plan.wants("three-node", "leader-kill", "memory"):
+        sides.append(("cluster", lambda: cluster_side(image, plan, rep)))
+    if rep % 2:
+        sides.reverse()
+    if plan.wants("check"):
+        sides.append(("check", lambda: check_side(plan)))
+    result: dict = {"order": [name for name, _ in sides]}
+    for name, run in sides:
+        t0 = now()
+        result[name] = run()
+        log(f"  rep {rep + 1}/{plan.repeat} {name}: {brief(result[name])} ({now() - t0:.0f} s; load {loadavg()})")
+    return result
+
+
+def brief(sample: dict) -> str:
+    """One line of a side's main figures, for the progress log."""
+    if "records_per_second" in sample:
+        return f"{sample['records_per_second']:,.0f} records/s"
+    parts = []
+    for key, value in sample.items():
+        if isinstance(value, dict) and "seconds" in value and "records_per_second" not in value:
+            parts.append(f"{key} {value['seconds']:.2f} s")
+        elif isinstance(value, dict) and "records_per_second" in value:
+            parts.append(f"{key} {value['records_per_second']:,.0f}/s")
+    return ", ".join(parts)
+
+
+# -- the table -------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Line:
+    """One table row: ours, what it is compared with, the ratio and the target."""
+
+    row: str
+    what: str
+    ours: str
+    reference: str = "–"
+    ratio: float | None = None
+    target: str = "reported"
+    met: bool | None = None
+    values: dict = dataclasses.field(default_factory=dict)  # the medians, for the JSON
+
+    def markdown(self) -> str:
+        ratio = "–" if self.ratio is None else f"{self.ratio:.2f}"
+        met = "–" if self.met is None else ("yes" if self.met else "**no**")
+        return f"| {self.what} | {self.ours} | {self.reference} | {ratio} | {self.target} | {met} |"
+
+
+def median_of(reps: list[dict], *path: str) -> float | None:
+    """Median of the value at ``path`` over the repetitions that have it."""
+    values = []
+    for rep in reps:
+        value = rep
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, (int, float)):
+            values.append(float(value))
+    return statistics.median(values) if values else None
+
+
+def rate(value: float) -> str:
+    return f"{value:,.0f} rec/s"
+
+
+def secs(value: float) -> str:
+    return f"{value:.2f} s"
+
+
+def mib(value: float) -> str:
+    return f"{value / MIB:,.0f} MiB"
+
+
+def ratio_line(row: str, what: str, ours: float | None, reference: float | None, reference_name: str,
+               fmt, target: float | None = None, higher_is_better: bool = True) -> Line | None:
+    """A row compared with a reference: ratio ours/reference, and whether it meets ``target``."""
+    if ours is None or reference is None:
+        return None
+    ratio = ours / reference
+    met = None
+    if target is not None:
+        met = ratio >= target if higher_is_better else ratio <= target
+    target_text = "reported" if target is None else f"{'≥' if higher_is_better else '≤'} {target:g}×"
+    return Line(row, what, fmt(ours), f"{reference_name} {fmt(reference)}", ratio, target_text, met,
+                {"ours": ours, "reference": reference})
+
+
+def throughput_lines(reps: list[dict], plan: Plan) -> list[Line]:
+    ours = [r.get("ours", {}) for r in reps]
+    java = median_of(ours, "producer performance", "records_per_second")
+    lines = []
+    if plan.wants("produce"):
+        lines.append(ratio_line(
+            "produce", f"Produce Records {plan.records:,} × 1 KiB (acks=all, idempotent, batch.size="
+            f"{BATCHING['batch.size']}, linger.ms={BATCHING['linger.ms']})",
+            median_of(ours, "produce", "records_per_second"), java, "ProducerPerformance", rate, 0.8))
+    if plan.wants("background"):
+        lines.append(ratio_line(
+            "background", f"Start Background Producer rate=0 for {plan.background_seconds:g} s, 1 KiB: "
+            f"acknowledged/s", median_of(ours, "background", "records_per_second"), java, "ProducerPerformance",
+            rate, 0.5))
+    if plan.wants("verify"):
+        lines.append(ratio_line(
+            "verify", "Verify No Acknowledged Records Lost read-back (consumed / its seconds)",
+            median_of(ours, "verify", "records_per_second"),
+            median_of(ours, "consumer performance", "fetch_messages_per_second"),
+            "ConsumerPerformance fetch.nMsg.sec", rate, 0.9))
+    return lines
+
+
+TIME_TITLES = {"start": ("Start Kafka → first ack (1 node)", 2.0),
+               "graceful": ("Restart Broker graceful → first ack", 2.0),
+               "kill": ("Restart Broker kill → first ack", 3.0)}
+
+
+def time_lines(reps: list[dict], plan: Plan) -> list[Line]:
+    lines = []
+    for row, name in TIME_ROWS.items():
+        if not plan.wants(row):
+            continue
+        title, limit = TIME_TITLES[row]
+        ours = median_of(reps, "ours", name, "seconds")
+        java = median_of(reps, "bare java", name, "seconds")
+        docker = median_of(reps, "bare docker", name, "seconds")
+        if ours is None:
+            continue
+        beside = f"bare java {secs(java)}" if java is not None else "–"
+        lines.append(Line(row, title, secs(ours), beside, None, f"≤ {limit:g} s", ours <= limit,
+                          {"ours": ours, "bare java": java}))
+        lines.append(ratio_line(row, f"{title} vs a bare java broker (same jars and settings)", ours, java,
+                                "bare java", secs, 1.2, higher_is_better=False))
+        lines.append(ratio_line(row, f"{title} vs bare docker + raw probe", ours, docker, "bare docker", secs,
+                                higher_is_better=False))
+        with_produce = median_of(reps, "ours", name, "with_produce_message_seconds")
+        lines.append(Line(row, f"{title.split(' →')[0]} + a first Produce Message acknowledged", secs(with_produce),
+                          beside, values={"ours": with_produce, "bare java": java}))
+    return lines
+
+
+def cluster_lines(reps: list[dict], plan: Plan) -> list[Line]:
+    lines = []
+    if plan.wants("three-node"):
+        lines.append(ratio_line("three-node", "Start Kafka brokers=3 (1 controller) → first ack",
+                                median_of(reps, "cluster", "start", "seconds"),
+                                median_of(reps, "ours", "start", "seconds"), "1 node", secs, 1.5,
+                                higher_is_better=False))
+    if plan.wants("leader-kill"):
+        lines.append(ratio_line("leader-kill", "Stop Broker leader mode=kill → Produce Message acknowledged "
+                                "(3 brokers, RF 3, min ISR 2)", median_of(reps, "cluster", "leader kill", "seconds"),
+                                median_of(reps, "cluster", "leader kill floor", "seconds"),
+                                "docker kill + raw producer", secs, higher_is_better=False))
+    return lines
+
+
+def memory_lines(reps: list[dict], plan: Plan) -> list[Line]:
+    if not plan.wants("memory"):
+        return []
+
+    def per_node(side: str, role: str) -> float | None:
+        values = [statistics.mean(r[side]["memory"][role]) for r in reps
+                  if role in r.get(side, {}).get("memory", {})]
+        return statistics.median(values) if values else None
+
+    single = per_node("ours", "combined")
+    docker = median_of(reps, "bare docker", "memory")
+    rss = median_of(reps, "bare java", "rss")
+    lines = [ratio_line("memory", "Memory per node after Start Kafka (docker stats), 1 node", single, docker,
+                        "bare docker", mib, higher_is_better=False)]
+    if lines[0] is not None and rss:
+        lines[0].reference += f" (bare java RSS {mib(rss)})"
+    for role in ("broker", "controller"):
+        value = per_node("cluster", role)
+        if value is not None:
+            lines.append(ratio_line("memory", f"Memory per {role} after Start Kafka brokers=3 (docker stats)",
+                                    value, single, "1 node", mib, higher_is_better=False))
+    return lines
+
+
+def other_lines(reps: list[dict], plan: Plan, memory: dict | None) -> list[Line]:
+    lines = []
+    if plan.wants("power-loss"):
+        lines.append(ratio_line("power-loss", f"Produce Records {plan.records:,} × 1 KiB with Start Kafka "
+                                "power_loss=True", median_of(reps, "power loss", "produce", "records_per_second"),
+                                median_of(reps, "ours", "produce", "records_per_second"), "without", rate))
+    if plan.wants("check"):
+        value = median_of(reps, "check", "records_per_second")
+        lines.append(Line("check", f"check() alone, {plan.records:,} records, no broker", rate(value),
+                          values={"ours": value}))
+    if memory is not None:
+        kept, peak = memory["history kept"], memory["history + check peak"]
+        lines.append(Line("bytes", f"Send history bytes per record at {plan.memory_records:,} records "
+                          "(kept; peak while check() runs)", f"{kept:.1f}; {peak:.1f} B", "–", None,
+                          "≤ ~37; ≤ ~46 B", kept <= 37.5 and peak <= 46.5, dict(memory)))
+    return lines
+
+
+def table_lines(reps: list[dict], plan: Plan, memory: dict | None) -> list[Line]:
+    lines = (throughput_lines(reps, plan) + time_lines(reps, plan) + cluster_lines(reps, plan)
+             + memory_lines(reps, plan) + other_lines(reps, plan, memory))
+    return [line for line in lines if line is not None]
+
+
+def markdown(lines: list[Line]) -> str:
+    head = ["| row | ours (median) | compared with (median, same run) | ratio | target | met |",
+            "| --- | ---: | ---: | ---: | --- | --- |"]
+    return "\n".join(head + [line.markdown() for line in lines]) + "\n"
+
+
+# -- the machine -----------------------------------------------------------------------------------
+
+def loadavg() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "?"
+
+
+def _first(path: str, prefix: str) -> str:
+    with contextlib.suppress(OSError):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(prefix):
+                return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def _output(cmd: list[str]) -> str:
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return (result.stdout + result.stderr).strip()
 
 
 def machine_info(image: str) -> dict:
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_gib = "?"
-    with contextlib.suppress(OSError):
-        for line in open("/proc/meminfo", encoding="utf-8"):
-            if line.startswith("MemTotal"):
-                mem_gib = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    labels = json.loads(_run(["docker", "image", "inspect", image, "--format", "{{json .Config.Labels}}"]) or "{}")
+    memory_kib = _first("/proc/meminfo", "MemTotal").split()[0]
     return {
-        "nproc": os.cpu_count(), "cpu": cpu, "memory": mem_gib, "kernel": platform.release(),
-        "docker": _run(["docker", "version", "--format", "{{.Server.Version}}"]),
-        "python": sys.version.split()[0], "kafka_python": kafka.__version__,
-        "crc32c_c_extension": kafka_record_util.crc32c_c is not None,
-        "image": image, "image_id": _run(["docker", "image", "inspect", image, "--format", "{{.Id}}"]),
-        "image_labels": labels or {}, "producer_settings": dict(PRODUCER_SETTINGS),
+        "cores": os.cpu_count(), "cpu": _first("/proc/cpuinfo", "model name"),
+        "memory": f"{int(memory_kib) / 1024 / 1024:.1f} GiB" if memory_kib.isdigit() else "?",
+        "kernel": platform.release(), "docker": _output(["docker", "version", "--format", "{{.Server.Version}}"]),
+        "python": sys.version.split()[0], "java": _output(["java", "-version"]).splitlines()[0:1],
+        "confluent_kafka": confluent_kafka.__version__, "librdkafka": confluent_kafka.libversion()[0],
+        "kafka_python": kafka.__version__, "image": image,
+        "image_id": _output(["docker", "image", "inspect", image, "--format", "{{.Id}}"])[:19],
+        "load_before": loadavg(),
     }
 
 
-# -- the floor: bare docker + raw kafka-python -------------------------------------------------
-
-def raw_probe(bootstrap: str, timeout: float = 180.0) -> int:
-    """Retry a fresh acks=all producer every 50 ms until one send is acknowledged; return attempts."""
-    deadline = time.monotonic() + timeout
-    attempts = 0
-    with quiet_kafka_client_logs():
-        while True:
-            attempts += 1
-            producer = None
-            try:
-                producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=2000,
-                                         max_block_ms=2000, reconnect_backoff_ms=20, reconnect_backoff_max_ms=200,
-                                         retry_backoff_ms=50)
-                producer.send("bench-floor-probe", b"ready?").get(timeout=5)
-                return attempts
-            except Exception:  # noqa: BLE001 - anything means "not yet"
-                if time.monotonic() > deadline:
-                    raise
-            finally:
-                if producer is not None:
-                    with contextlib.suppress(Exception):
-                        producer.close(timeout=0.5)
-            time.sleep(PROBE_INTERVAL)
-
-
-class BareBroker:
-    """One container started with plain `docker run`, same image/env as the library's."""
-
-    def __init__(self, image: str, config: dict[str, str]):
-        self.image, self.config = image, config
-        self.name = f"kpl-bench-floor-{uuid.uuid4().hex[:8]}"
-        self.port = 0
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> dict:
-        self.port = free_loopback_port()
-        env = broker_environment(self.port, new_cluster_id(), self.config)
-        cmd = ["docker", "run", "-d", "--name", self.name, "-p", f"127.0.0.1:{self.port}:9092"]
-        for key, value in labels_for("benchmarks/run_benchmarks.py").items():
-            cmd += ["--label", f"{key}={value}"]
-        for key, value in env.items():
-            cmd += ["-e", f"{key}={value}"]
-        t0 = time.monotonic()
-        _run(cmd + [self.image])
-        t_docker = time.monotonic()
-        attempts = raw_probe(self.bootstrap)
-        t1 = time.monotonic()
-        return {"seconds": t1 - t0, "docker_seconds": t_docker - t0, "probe_attempts": attempts}
-
-    def restart(self, mode: str) -> dict:
-        t0 = time.monotonic()
-        if mode == "graceful":
-            _run(["docker", "restart", "-t", "60", self.name])
-        else:
-            _run(["docker", "kill", self.name])
-            _run(["docker", "start", self.name])
-        t_docker = time.monotonic()
-        attempts = raw_probe(self.bootstrap)
-        t1 = time.monotonic()
-        return {"seconds": t1 - t0, "docker_seconds": t_docker - t0, "probe_attempts": attempts}
-
-    def remove(self) -> None:
-        subprocess.run(["docker", "rm", "-f", "-v", self.name], capture_output=True, timeout=120)
-
-
-def raw_produce(bootstrap: str, topic: str, count: int) -> dict:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
-    value = b"x" * VALUE_SIZE
-    lock = threading.Lock()
-    counts = {"acked": 0, "failed": 0}
-
-    def ok(_meta):
-        with lock:
-            counts["acked"] += 1
-
-    def bad(_error):
-        with lock:
-            counts["failed"] += 1
-
-    try:
-        producer.send(topic, b"warm-up").get(timeout=30)  # topic creation/metadata out of the timing (ours: same)
-        t0 = time.monotonic()
-        for _ in range(count):
-            producer.send(topic, value).add_callback(ok).add_errback(bad)
-        producer.flush(timeout=300)
-        took = time.monotonic() - t0
-    finally:
-        producer.close(timeout=5)
-    return {"seconds": took, "records_per_second": count / took, **counts}
-
-
-def floor_run(image: str, config: dict[str, str], records: int) -> dict:
-    broker = BareBroker(image, config)
-    out = {}
-    try:
-        out["start"] = broker.start()
-        out["restart graceful"] = broker.restart("graceful")
-        out["restart kill"] = broker.restart("kill")
-        out["produce"] = raw_produce(broker.bootstrap, f"bench-raw-{uuid.uuid4().hex[:6]}", records)
-    finally:
-        broker.remove()
-    return out
-
-
-# -- ours ----------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _quiet_stdout():
-    """robot.api.logger prints HTML outside Robot; keep the table readable."""
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        yield
-
-
-def ours_run(image: str, config: dict[str, str], records: int) -> dict:
-    lib = KafkaPersistenceLibrary(image=image)
-    out = {}
-    try:
-        with _quiet_stdout():
-            t0 = time.monotonic()
-            lib.start_kafka(**config)
-            t_started = time.monotonic()
-            lib.produce_message("bench-ours-probe", "first")
-            t1 = time.monotonic()
-            out["start"] = {"seconds": t1 - t0, "start_kafka_seconds": t_started - t0,
-                            "produce_message_seconds": t1 - t_started,
-                            "library_started_in": lib.ctx.broker.started_in_seconds}
-            for mode in ("graceful", "kill"):
-                t0 = time.monotonic()
-                report = lib.restart_broker(mode=mode)
-                t_restarted = time.monotonic()
-                lib.produce_message("bench-ours-probe", mode)
-                t1 = time.monotonic()
-                out[f"restart {mode}"] = {"seconds": t1 - t0, "restart_broker_seconds": t_restarted - t0,
-                                          "produce_message_seconds": t1 - t_restarted,
-                                          "stop": report.stop, "recovery": report.recovery}
-            topic = f"bench-ours-{uuid.uuid4().hex[:6]}"
-            lib.produce_message(topic, "warm-up")  # topic creation out of the timing (raw: same)
-            sent = lib.produce_records(topic, records, size=VALUE_SIZE, timeout=300)
-            out["produce"] = {"seconds": sent.seconds, "records_per_second": records / sent.seconds,
-                              "acked": sent.acknowledged, "failed": sent.failed, "unknown": sent.unknown}
-            t0 = time.monotonic()
-            verdict = lib.verify_no_acknowledged_records_lost(topic, timeout=300)
-            wall = time.monotonic() - t0  # also counts the HTML table + timeline PNG made after the verdict
-            out["verify"] = {"seconds": verdict.seconds, "wall_seconds": wall, "consumed": verdict.consumed,
-                             "records_per_second": verdict.consumed / verdict.seconds,
-                             "lost": verdict.lost, "acknowledged": verdict.acknowledged}
-    finally:
-        with _quiet_stdout():
-            lib.stop_kafka()
-    return out
-
-
-def pure_check(records: int) -> dict:
-    history = SendHistory("bench")
-    for seq in range(records):
-        history.new_send()
-        history.acked(seq, 0, seq)
-    consumed = [(0, seq, make_payload("bench", seq, VALUE_SIZE)) for seq in range(records)]
-    t0 = time.perf_counter()
-    verdict = check(history, consumed)
-    took = time.perf_counter() - t0
-    assert verdict.passed, verdict.summary()
-    return {"seconds": took, "records_per_second": records / took}
-
-
-# -- report --------------------------------------------------------------------------------------
-
-def _stats(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "samples": values}
-
-
-def summarize(reps: list[dict], checks: list[dict]) -> dict:
-    summary = {}
-    for row in ("start", "restart graceful", "restart kill"):
-        ours = _stats([r["ours"][row]["seconds"] for r in reps])
-        floor = _stats([r["floor"][row]["seconds"] for r in reps])
-        summary[row] = {"ours": ours, "floor": floor, "ratio_median": ours["median"] / floor["median"],
-                        "ratio_min": ours["min"] / floor["min"]}
-    ours = _stats([r["ours"]["produce"]["records_per_second"] for r in reps])
-    raw = _stats([r["floor"]["produce"]["records_per_second"] for r in reps])
-    summary["produce"] = {"ours": ours, "floor": raw, "ratio_median": ours["median"] / raw["median"],
-                          "ratio_best": ours["max"] / raw["max"]}
-    summary["verify"] = {"ours": _stats([r["ours"]["verify"]["records_per_second"] for r in reps])}
-    summary["verify keyword"] = {"ours": _stats([r["ours"]["verify"]["consumed"] / r["ours"]["verify"]["wall_seconds"]
-                                                 for r in reps])}
-    summary["check"] = {"ours": _stats([c["records_per_second"] for c in checks])}
-    return summary
-
-
-def table(machine: dict, summary: dict, records: int, repeat: int, config: dict) -> str:
-    def ok(flag: bool) -> str:
-        return "yes" if flag else "**NO**"
-
-    lines = [
-        f"# KafkaPersistenceLibrary benchmark ({dt.datetime.now().strftime('%Y-%m-%d %H:%M')})",
+def header(machine: dict, plan: Plan, command: str, started: dt.datetime) -> str:
+    java = machine["java"][0] if machine["java"] else "?"
+    return "\n".join([
+        f"# KafkaPersistenceLibrary benchmark ({started:%Y-%m-%d %H:%M})",
         "",
-        f"Machine: {machine['nproc']} cores, {machine['cpu']}, {machine['memory']} RAM, kernel {machine['kernel']}, "
-        f"Docker {machine['docker']}, Python {machine['python']}, kafka-python {machine['kafka_python']} "
-        f"(crc32c C extension: {'yes' if machine['crc32c_c_extension'] else 'no, pure-Python CRC'}).",
-        f"Image: `{machine['image']}` ({machine['image_id'][:19]}); labels: "
-        + ", ".join(f"`{k}={v}`" for k, v in sorted(machine["image_labels"].items())),
-        f"Producer settings (ours and raw): `{machine['producer_settings']}`. "
-        f"Broker config overrides: `{config or '{}'}`. {repeat} repetitions, ours and floor interleaved; "
-        f"{records:,} records of {VALUE_SIZE} B.",
+        f"Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory']} RAM, kernel {machine['kernel']}, "
+        f"Docker {machine['docker']}, Python {machine['python']}, {java}; confluent-kafka "
+        f"{machine['confluent_kafka']} (librdkafka {machine['librdkafka']}), kafka-python {machine['kafka_python']}.",
+        f"Image: `{machine['image']}` ({machine['image_id']}). Load average (1/5/15 min) before: "
+        f"{machine['load_before']}, after: {machine.get('load_after', '?')}.",
+        f"{plan.repeat} repetition(s), medians; ours and the floors alternate their order per repetition. "
+        f"Ratios are ours / the reference, of the medians.",
+        f"Command: `{command}`",
         "",
-        "| row | ours median | ours min | floor median | floor min | ratio (median) | target | met |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-    ]
-    for row in ("start", "restart graceful", "restart kill"):
-        s = summary[row]
-        lines.append(f"| {row} (s to first ack) | {s['ours']['median']:.2f} | {s['ours']['min']:.2f} | "
-                     f"{s['floor']['median']:.2f} | {s['floor']['min']:.2f} | {s['ratio_median']:.2f} | "
-                     f"<= {TARGETS[row]} | {ok(s['ratio_median'] <= TARGETS[row])} |")
-    s = summary["produce"]
-    lines.append(f"| produce (records/s, acks=all) | {s['ours']['median']:,.0f} | best {s['ours']['max']:,.0f} | "
-                 f"{s['floor']['median']:,.0f} | best {s['floor']['max']:,.0f} | {s['ratio_median']:.2f} | "
-                 f">= {TARGETS['produce']} | {ok(s['ratio_median'] >= TARGETS['produce'])} |")
-    s = summary["verify"]["ours"]
-    lines.append(f"| verify (records/s, read back + verdict) | {s['median']:,.0f} | worst {s['min']:,.0f} | - | - | - | "
-                 f">= {TARGETS['verify']:,} | {ok(s['median'] >= TARGETS['verify'])} |")
-    s = summary["verify keyword"]["ours"]
-    lines.append(f"| verify keyword incl. HTML table + timeline PNG (records/s) | {s['median']:,.0f} | "
-                 f"worst {s['min']:,.0f} | - | - | - | - | - |")
-    s = summary["check"]["ours"]
-    lines.append(f"| check() only (records/s, no broker) | {s['median']:,.0f} | worst {s['min']:,.0f} | - | - | - | "
-                 f"- | - |")
-    return "\n".join(lines) + "\n"
+        "",
+    ])
+
+
+# -- main ----------------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--repeat", type=int, default=None, help="repetitions (default 5; 1 with --quick)")
+    parser.add_argument("--records", type=int, default=None,
+                        help="records of 1 KiB per throughput row (default 200,000; 5,000 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes and 1 repetition, to try the script (~3 min)")
+    parser.add_argument("--only", nargs="+", choices=ROWS, metavar="ROW",
+                        help=f"measure only these rows: {', '.join(ROWS)}")
+    parser.add_argument("--results-md", type=Path, default=None,
+                        help="where the table goes (default benchmarks/RESULTS.md for a full run, "
+                             "else beside the JSON)")
+    args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def plan_from(args: argparse.Namespace) -> Plan:
+    return Plan(rows=frozenset(args.only or ROWS),
+                repeat=args.repeat or (1 if args.quick else 5),
+                records=args.records or (5_000 if args.quick else 200_000),
+                background_seconds=2.0 if args.quick else BACKGROUND_SECONDS,
+                memory_records=100_000 if args.quick else MEMORY_RECORDS)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run(image: str, plan: Plan, log) -> tuple[list[dict], dict | None]:
+    """Every repetition, then the history's bytes/record (once); the Java tools are fetched first."""
+    tools = ensure_tools(log=log) if plan.wants("produce", "background", "verify") else None
+    reps = []
+    for rep in range(plan.repeat):
+        log(f"repetition {rep + 1}/{plan.repeat} (load {loadavg()})")
+        reps.append(repetition(image, plan, tools, rep, log))
+    memory = None
+    if plan.wants("bytes"):
+        memory = measure_verdict.bytes_per_record(plan.memory_records, CHECK_VALUE_SIZE)
+        log(f"  send history: {memory}")
+    return reps, memory
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--out", type=Path, default=None,
-                        help="JSON with all raw samples (default benchmarks/results/<timestamp>.json)")
-    parser.add_argument("--broker-config", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="broker properties for both sides, e.g. broker.session.timeout.ms=3000")
-    parser.add_argument("--results-md", default=str(HERE / "RESULTS.md"),
-                        help="where to write the markdown table ('' to skip)")
-    args = parser.parse_args(argv)
-    config = dict(item.split("=", 1) for item in args.broker_config)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    plan = plan_from(args)
+    signal.signal(signal.SIGTERM, _interrupt)  # finally blocks remove what we started
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    started = dt.datetime.now()
     image = resolve_image(None)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.out or HERE / "results" / f"{stamp}.json"
     machine = machine_info(image)
-    print(f"image {image}; crc32c C extension: {machine['crc32c_c_extension']}; config {config}", flush=True)
-
-    reps, checks = [], []
-    for rep in range(args.repeat):
-        sides = [("ours", ours_run), ("floor", floor_run)]
-        if rep % 2:
-            sides.reverse()
-        result = {"order": [name for name, _ in sides]}
-        for name, fn in sides:
-            print(f"rep {rep + 1}/{args.repeat}: {name} ...", flush=True)
-            result[name] = fn(image, config, args.records)
-            print(f"  {name}: " + ", ".join(
-                f"{k} {v.get('seconds', 0):.2f}s" for k, v in result[name].items()), flush=True)
-        checks.append(pure_check(args.records))
-        reps.append(result)
-
-    summary = summarize(reps, checks)
-    text = table(machine, summary, args.records, args.repeat, config)
-    print()
+    python = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) else "python"
+    command = shlex.join([python, "benchmarks/run_benchmarks.py", *argv])
+    log(f"{command}: rows {', '.join(r for r in ROWS if r in plan.rows)}; {plan.repeat} repetition(s), "
+        f"{plan.records:,} records; image {image}; load {machine['load_before']}")
+    try:
+        reps, memory = run(image, plan, log)
+    except KeyboardInterrupt:
+        log("interrupted: every container and process this run started has been removed")
+        return 130
+    machine["load_after"] = loadavg()
+    lines = table_lines(reps, plan, memory)
+    text = header(machine, plan, command, started) + markdown(lines)
     print(text)
+    out = HERE / "results" / f"{started:%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine, "records": args.records, "broker_config": config,
-                               "repetitions": reps, "check": checks, "summary": summary}, indent=2))
-    print(f"raw samples: {out}")
-    if args.results_md:
-        Path(args.results_md).write_text(text + f"\nRaw samples: `{out}` "
-                                   f"(gitignored). Reproduce: `python benchmarks/run_benchmarks.py --repeat {args.repeat}"
-                                   + (f" --broker-config {' '.join(args.broker_config)}" if args.broker_config else "")
-                                   + "`.\n")
+    out.write_text(json.dumps({"machine": machine, "command": command, "plan": dataclasses.asdict(plan)
+                               | {"rows": sorted(plan.rows)}, "repetitions": reps, "history_memory": memory,
+                               "table": [dataclasses.asdict(line) for line in lines]}, indent=2, default=str))
+    full_run = not args.quick and not args.only
+    results_md = args.results_md or (HERE / "RESULTS.md" if full_run else out.with_suffix(".md"))
+    results_md.write_text(text + f"\nRaw samples: `benchmarks/results/{out.name}` (gitignored).\n")
+    log(f"raw samples: {out}; table: {results_md}")
     return 0
 
 

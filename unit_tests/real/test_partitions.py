@@ -79,7 +79,9 @@ class PartitionTest(unittest.TestCase):
         leader = self.library.get_partition_state(topic).leader
         follower = next(i for i in (1, 2, 3) if i != leader)
         self.library.isolate_broker(follower, **{"from": "clients"})
-        self.library.produce_message(topic, "replicated to the cut-off follower", timeout="10s")
+        # A client that picks the unreachable broker for a metadata request waits out its connection
+        # timeout (~10 s in kafka-python) before it tries another: as any client would.
+        self.library.produce_message(topic, "replicated to the cut-off follower", timeout="40s")
         self.library.wait_until_replicas_in_sync(topic, timeout="10s")
         self.assertIn(follower, self.library.get_partition_state(topic).isr)
         self.library.heal_network()

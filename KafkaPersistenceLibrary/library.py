@@ -57,10 +57,10 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
 
     = Faults =
 
-    | `Restart Broker` | stop and start node(s): ``mode=graceful`` (SIGTERM), ``kill`` (SIGKILL of the broker), ``power-loss`` |
+    | `Restart Broker` | stop and start node(s): ``mode=graceful``, ``kill`` or ``power-loss`` |
     | `Stop Broker` / `Start Broker` | keep node(s) down while the test goes on |
-    | `Pause Broker` / `Resume Broker` | freeze every process of a node (``docker pause``): a leader that neither answers nor resigns |
-    | `Isolate Broker` / `Heal Network` | cut a node off its peers (or off clients) with iptables in its own network namespace |
+    | `Pause Broker` / `Resume Broker` | freeze a node (``docker pause``): a leader that neither answers nor resigns |
+    | `Isolate Broker` / `Heal Network` | cut a node off its peers, or off clients (iptables in its own namespace) |
 
     ``broker=`` chooses the node: a node id, ``leader``, ``follower`` or
     ``followers`` of ``topic=``/``partition=``, ``controller``, ``all`` or

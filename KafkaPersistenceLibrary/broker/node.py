@@ -121,6 +121,9 @@ class Node:
             kwargs.update(user="root", devices=["/dev/fuse:/dev/fuse:rwm"], cap_add=["NET_ADMIN", "SYS_ADMIN"])
         try:
             container = client.containers.create(image, **kwargs)
+        except APIError as error:
+            remove_by_name(client, spec.hostname)
+            raise KafkaPersistenceError(_cannot_create(spec.hostname, image, error)) from None
         except BaseException:
             remove_by_name(client, spec.hostname)
             raise
@@ -206,6 +209,15 @@ class Node:
         except (APIError, RequestException) as error:
             return f"could not remove {self.name}: {first_line(error)}"
         return None
+
+
+def _cannot_create(name: str, image: str, error: APIError) -> str:
+    """What the engine refused, and what to do about it."""
+    text = str(error.explanation or error)
+    if "/dev/fuse" in text:
+        return (f"power_loss=True needs /dev/fuse on the Docker host, and this engine has none ({text[:160]}): "
+                f"load the kernel's fuse module (modprobe fuse), or start Kafka without power_loss.")
+    return f"Docker could not create {name} from {image}: {first_line(error)}"
 
 
 def remove_by_name(client: docker.DockerClient, name: str) -> None:

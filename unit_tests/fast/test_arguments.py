@@ -154,3 +154,21 @@ class EnvironmentProblemsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EngineRefusalsTest(unittest.TestCase):
+    def test_no_fuse_device_on_the_engine_names_what_is_missing(self):
+        from docker.errors import APIError
+
+        from KafkaPersistenceLibrary.broker.environment import NodeSpec
+        from KafkaPersistenceLibrary.broker.node import Node, NodeOptions
+
+        client = mock.Mock()
+        client.containers.create.side_effect = APIError(
+            "500 Server Error", explanation='error gathering device information while adding custom device '
+                                            '"/dev/fuse": no such file or directory')
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^power_loss=True needs /dev/fuse on the Docker host, "
+                                                           r"and this engine has none .*modprobe fuse"):
+            Node.create(client, "img", NodeSpec(1, "broker,controller", "n-1"), {}, "net", {}, 1,
+                        NodeOptions(power_loss=True))
+        client.api.remove_container.assert_called_once()

@@ -4,6 +4,10 @@ Anomalies are made for real on the broker (records deleted, a payload written
 twice, two payloads written in inverted order), never by faking the read-back.
 """
 
+import tempfile
+from pathlib import Path
+from unittest import mock
+
 from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
@@ -99,6 +103,15 @@ class DurabilityOnRealBrokerTest(BrokerTestCase):
         self.library.produce_records(topic, 4, size=40)
         verdict = self.library.verify_no_acknowledged_records_lost(topic)
         self.assertEqual((verdict.foreign, verdict.read), (1, 4))
+
+    def test_timeline_as_a_file_beside_the_log(self):
+        topic = self.topic()
+        self.library.produce_records(topic, 100)
+        with tempfile.TemporaryDirectory() as directory, mock.patch("os.getcwd", return_value=directory):
+            self.library.verify_no_acknowledged_records_lost(topic, timeline="file")
+            pictures = list(Path(directory).glob(f"kpl-timeline-{topic}-*.png"))
+            self.assertEqual(len(pictures), 1)
+            self.assertEqual(pictures[0].read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
 
     def test_nothing_to_verify(self):
         with self.assertRaisesRegex(KafkaPersistenceError, r"^Nothing was produced to 'never-used'"):

@@ -66,7 +66,8 @@ MIB = 1024 * 1024
 # Row ids for --only, in table order.
 ROWS = ("produce", "background", "verify", "start", "graceful", "kill", "three-node", "leader-kill",
         "memory", "power-loss", "check", "bytes")
-TIME_ROWS = {"start": "start", "graceful": "restart graceful", "kill": "restart kill"}
+TIME_ROWS = {"start": "start", "graceful": "restart graceful", "kill": "restart kill"}  # row -> samples' key
+RESTART_MODES = ("graceful", "kill")  # rows named after Restart Broker's mode
 THROUGHPUT_ROWS = ("produce", "background", "verify", "power-loss")
 
 
@@ -107,9 +108,9 @@ def ours_single(image: str, plan: Plan, tools, rep: int) -> dict:
                         "library_started_in": lib.ctx.cluster.started_in_seconds}
         if plan.wants("memory"):
             out["memory"] = node_memory(lib)
-        for row, name in TIME_ROWS.items():
-            if row != "start" and plan.wants(row):
-                out[name] = timed_restart(lib, name.split()[-1])
+        for mode in RESTART_MODES:
+            if plan.wants(mode):
+                out[f"restart {mode}"] = timed_restart(lib, mode)
         if plan.wants(*THROUGHPUT_ROWS):
             out.update(throughput(lib, bootstrap, plan, tools, ours_first=rep % 2 == 0))
     finally:
@@ -212,9 +213,9 @@ def bare_java_side(plan: Plan) -> dict:
         out["start"] = broker.start()
         if plan.wants("memory"):
             out["rss"] = broker.rss_bytes()
-        for row, name in TIME_ROWS.items():
-            if row != "start" and plan.wants(row):
-                out[name] = broker.restart(name.split()[-1])
+        for mode in RESTART_MODES:
+            if plan.wants(mode):
+                out[f"restart {mode}"] = broker.restart(mode)
     return out
 
 
@@ -225,9 +226,9 @@ def bare_docker_side(image: str, plan: Plan) -> dict:
         out["start"] = broker.start()
         if plan.wants("memory"):
             out["memory"] = broker.memory_bytes()
-        for row, name in TIME_ROWS.items():
-            if row != "start" and plan.wants(row):
-                out[name] = broker.restart(name.split()[-1])
+        for mode in RESTART_MODES:
+            if plan.wants(mode):
+                out[f"restart {mode}"] = broker.restart(mode)
     return out
 
 

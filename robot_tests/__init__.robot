@@ -1,3 +1,3 @@
 *** Settings ***
 Documentation    Example and acceptance suites of KafkaPersistenceLibrary.
-...              Each suite starts one broker in its Suite Setup; each test uses its own topic.
+...              Each suite starts its own Kafka (one broker, or a cluster); each test uses its own topic.

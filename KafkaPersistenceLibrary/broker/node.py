@@ -15,6 +15,7 @@ import docker
 from docker.errors import APIError, NotFound
 from requests.exceptions import RequestException
 
+from ..choices import by_value
 from ..errors import KafkaPersistenceError
 from .engine import first_line
 from .environment import CLIENT_PORT, NodeSpec
@@ -36,14 +37,7 @@ class StopMode(enum.Enum):
     @classmethod
     def parse(cls, value: "StopMode | str") -> "StopMode":
         """The member for ``value`` (for Python callers; Robot converts by itself)."""
-        if isinstance(value, cls):
-            return value
-        text = str(value).strip().lower().replace("_", "-")
-        for member in cls:
-            if member.value == text:
-                return member
-        raise KafkaPersistenceError(
-            f"Unknown restart mode '{value}': use one of {', '.join(m.value for m in cls)}.")
+        return by_value(cls, value, "Unknown restart mode")
 
 
 class PortTaken(Exception):

@@ -16,6 +16,7 @@ import enum
 
 from ..broker.environment import CLIENT_PORT
 from ..broker.node import Node
+from ..choices import by_value
 from ..errors import KafkaPersistenceError
 
 CHAIN = "KPL"
@@ -31,13 +32,7 @@ class CutFrom(enum.Enum):
 
     @classmethod
     def parse(cls, value: "CutFrom | str") -> "CutFrom":
-        if isinstance(value, cls):
-            return value
-        text = str(value).strip().lower()
-        for member in cls:
-            if member.value == text:
-                return member
-        raise KafkaPersistenceError(f"Invalid from '{value}': use nodes or clients.")
+        return by_value(cls, value, "Invalid from")
 
 
 def rules(cut: CutFrom, peer_addresses: list[str]) -> list[list[str]]:

@@ -129,14 +129,7 @@ class FaultKeywords:
         | `Start Broker`    broker=2
         """
         cluster = self.ctx.require_cluster()
-        stopped = [n.node_id for n in cluster.nodes.values() if n.expected == "stopped"]
-        if str(broker).strip().lower() == "all" or (broker is None and len(cluster.nodes) == 1):
-            node_ids = stopped
-            if not node_ids:
-                raise KafkaPersistenceError("No node is stopped: 'Start Broker' starts what 'Stop Broker' stopped.")
-        else:
-            node_ids = select_nodes(self.ctx, cluster, broker, None, 0).node_ids
-            self._require_expected(cluster, node_ids, "stopped", "Start Broker")
+        node_ids = self._nodes_to_undo(cluster, broker, "stopped", "Start Broker", "Stop Broker")
         recovery = cluster.start_again(node_ids, self.ctx.settings.restart_timeout)
         ended = time.monotonic()
         for node_id in node_ids:
@@ -179,14 +172,7 @@ class FaultKeywords:
         | `Resume Broker`    broker=1
         """
         cluster = self.ctx.require_cluster()
-        paused = [n.node_id for n in cluster.nodes.values() if n.expected == "paused"]
-        if str(broker).strip().lower() == "all" or (broker is None and len(cluster.nodes) == 1):
-            node_ids = paused
-            if not node_ids:
-                raise KafkaPersistenceError("No node is paused: 'Resume Broker' resumes what 'Pause Broker' paused.")
-        else:
-            node_ids = select_nodes(self.ctx, cluster, broker, None, 0).node_ids
-            self._require_expected(cluster, node_ids, "paused", "Resume Broker")
+        node_ids = self._nodes_to_undo(cluster, broker, "paused", "Resume Broker", "Pause Broker")
         started, wall_clock = time.monotonic(), time.time()
         for node_id in node_ids:
             cluster.nodes[node_id].unpause()
@@ -270,6 +256,18 @@ class FaultKeywords:
         logger.info(f"Healed the network of node(s) {', '.join(map(str, healed))}; the cluster served after "
                     f"{ended - started:.2f} s.")
         return DotDict(nodes=healed, recovery=round(ended - started, 3))
+
+    def _nodes_to_undo(self, cluster: Cluster, broker: "int | str | None", state: str, keyword_name: str,
+                       cause: str) -> list[int]:
+        """The nodes ``keyword_name`` acts on: ``all`` (or the only node) means every one in ``state``."""
+        if str(broker).strip().lower() == "all" or (broker is None and len(cluster.nodes) == 1):
+            node_ids = [n.node_id for n in cluster.nodes.values() if n.expected == state]
+            if not node_ids:
+                raise KafkaPersistenceError(f"No node is {state}: '{keyword_name}' undoes what '{cause}' did.")
+            return node_ids
+        node_ids = select_nodes(self.ctx, cluster, broker, None, 0).node_ids
+        self._require_expected(cluster, node_ids, state, keyword_name)
+        return node_ids
 
     @staticmethod
     def _require_expected(cluster: Cluster, node_ids: list[int], wanted: str, keyword_name: str) -> None:

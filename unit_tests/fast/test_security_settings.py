@@ -1,15 +1,5 @@
-"""Security: settings validation and masking (no Docker), and real SASL_SSL and mutual-TLS brokers.
-
-The real-broker tests also pin down what each client library reports for each
-mistake and how long it takes, so the keywords can rely on it:
-
-- kafka-python 3.0.12 always raises ``KafkaTimeoutError: Unable to bootstrap
-  from HOST:PORT`` after ``bootstrap_timeout_ms``; the cause is only in its log.
-- librdkafka (confluent-kafka 2.16.1) retries forever; the cause comes through
-  ``error_cb`` while the client is polled.
-- ``check_connection``/``diagnose`` ask the broker directly and answer in well
-  under a second.
-"""
+"""Security without Docker: settings validation and masking, certificates, broker properties, and the
+diagnosis of TLS failures against a local TLS server on loopback (real brokers: unit_tests/real/test_security.py)."""
 
 import datetime
 import os

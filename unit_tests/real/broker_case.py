@@ -1,4 +1,4 @@
-"""A TestCase base that starts one real broker per test class and always removes it."""
+"""A TestCase base that starts one real cluster per test class and always removes it."""
 
 import unittest
 import uuid
@@ -7,8 +7,9 @@ from KafkaPersistenceLibrary import KafkaPersistenceLibrary
 
 
 class BrokerTestCase(unittest.TestCase):
-    """Starts the library's broker in setUpClass; each test uses its own topic."""
+    """Starts the library's cluster (START: Start Kafka's arguments) in setUpClass; each test uses its own topic."""
 
+    START: dict = {}
     library: KafkaPersistenceLibrary
     bootstrap: str
 
@@ -16,7 +17,7 @@ class BrokerTestCase(unittest.TestCase):
     def setUpClass(cls):
         cls.library = KafkaPersistenceLibrary()
         try:
-            cls.bootstrap = cls.library.start_kafka()
+            cls.bootstrap = cls.library.start_kafka(**cls.START)
         except BaseException:
             cls.library.stop_kafka()
             raise

@@ -12,24 +12,13 @@ import uuid
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary, VerificationFailed
 
+from .broker_case import BrokerTestCase
+
 CUT_SECONDS = 8  # well past broker.session.timeout.ms (3 s): the controller fences the leader and elects another
 
 
-class PartitionTest(unittest.TestCase):
-    library: KafkaPersistenceLibrary
-
-    @classmethod
-    def setUpClass(cls):
-        cls.library = KafkaPersistenceLibrary()
-        try:
-            cls.library.start_kafka(brokers=3)
-        except BaseException:
-            cls.library.stop_kafka()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.library.stop_kafka()
+class PartitionTest(BrokerTestCase):
+    START = {"brokers": 3}
 
     def setUp(self):
         self.addCleanup(self.library.heal_network)
@@ -96,7 +85,7 @@ class PartitionTest(unittest.TestCase):
         self.assertNotIn("DROP", node.exec(["iptables", "-S", "KPL"])[1])
 
     def test_mistakes(self):
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid from 'everyone': use nodes or clients\.$"):
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid from 'everyone': use one of nodes, clients\.$"):
             self.library.isolate_broker(1, **{"from": "everyone"})
         with self.assertRaisesRegex(KafkaPersistenceError, r"^'Isolate Broker' takes from=nodes or from=clients, "
                                                            r"not form=\.$"):

@@ -9,24 +9,13 @@ import time
 import unittest
 import uuid
 
-from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary, VerificationFailed
+from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
+
+from .broker_case import BrokerTestCase
 
 
-class ReplicatedClusterTest(unittest.TestCase):
-    library: KafkaPersistenceLibrary
-
-    @classmethod
-    def setUpClass(cls):
-        cls.library = KafkaPersistenceLibrary()
-        try:
-            cls.library.start_kafka(brokers=3)
-        except BaseException:
-            cls.library.stop_kafka()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.library.stop_kafka()
+class ReplicatedClusterTest(BrokerTestCase):
+    START = {"brokers": 3}
 
     def setUp(self):
         self.addCleanup(self.make_whole)

@@ -353,11 +353,13 @@ def repetition(image: str, plan: Plan, tools, rep: int, log) -> dict:
         sides.reverse()
     if plan.wants("check"):
         sides.append(("check", lambda: check_side(plan)))
-    result: dict = {"order": [name for name, _ in sides]}
+    result: dict = {"order": [name for name, _ in sides], "load after": {}}
     for name, run in sides:
         t0 = now()
         result[name] = run()
-        log(f"  rep {rep + 1}/{plan.repeat} {name}: {brief(result[name])} ({now() - t0:.0f} s; load {loadavg()})")
+        result["load after"][name] = loadavg()
+        log(f"  rep {rep + 1}/{plan.repeat} {name}: {brief(result[name])} ({now() - t0:.0f} s; "
+            f"load {result['load after'][name]})")
     return result
 
 
@@ -592,6 +594,13 @@ def machine_info(image: str) -> dict:
     }
 
 
+def highest_load(reps: list[dict]) -> str:
+    """The highest 1-minute load average seen after any side of any repetition."""
+    seen = [float(load.split()[0]) for rep in reps for load in rep.get("load after", {}).values()
+            if load.split() and load.split()[0].replace(".", "", 1).isdigit()]
+    return f"{max(seen):.2f}" if seen else "?"
+
+
 def header(machine: dict, plan: Plan, command: str, started: dt.datetime) -> str:
     java = machine["java"][0] if machine["java"] else "?"
     return "\n".join([
@@ -601,7 +610,8 @@ def header(machine: dict, plan: Plan, command: str, started: dt.datetime) -> str
         f"Docker {machine['docker']}, Python {machine['python']}, {java}; confluent-kafka "
         f"{machine['confluent_kafka']} (librdkafka {machine['librdkafka']}), kafka-python {machine['kafka_python']}.",
         f"Image: `{machine['image']}` ({machine['image_id']}). Load average (1/5/15 min) before: "
-        f"{machine['load_before']}, after: {machine.get('load_after', '?')}.",
+        f"{machine['load_before']}, after: {machine.get('load_after', '?')}; highest 1-min load after a "
+        f"side: {machine.get('load_highest', '?')}.",
         f"{plan.repeat} repetition(s), medians; ours and the floors alternate their order per repetition. "
         f"Ratios are ours / the reference, of the medians.",
         f"Command: `{command}`",
@@ -675,6 +685,7 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted: every container and process this run started has been removed")
         return 130
     machine["load_after"] = loadavg()
+    machine["load_highest"] = highest_load(reps)
     lines = table_lines(reps, plan, memory)
     text = header(machine, plan, command, started) + markdown(lines)
     print(text)

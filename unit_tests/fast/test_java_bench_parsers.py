@@ -112,7 +112,7 @@ class HelpersTest(unittest.TestCase):
         self.assertEqual(props["controller.quorum.voters"], "1@127.0.0.1:20002")
         self.assertEqual(props["log.dirs"], "/tmp/data")
         self.assertEqual(props["log.flush.interval.messages"], "1")
-        self.assertEqual(props["broker.session.timeout.ms"], "3000")  # the library's single-node settings
+        self.assertEqual(props["broker.session.timeout.ms"], "1500")  # the library's single-node settings
         self.assertNotIn("0.0.0.0", "".join(props.values()))
 
     def test_jvm_flags_come_from_the_image_entrypoint(self):

@@ -67,9 +67,11 @@ def wait_until_ready(connection: Connection, brokers: dict[int, str], timeout: f
             if reason:
                 raise NotReady(f"{reason}; last attempt: {last_seen}")
             budget = max(0.5, min(remaining, ATTEMPT_SECONDS))
+            if whole:
+                probe.send()  # in flight while the other checks run: creating its topic takes a moment
             problem = probe.problem(budget) or _quorum_problem(connection, controllers_since or {}, budget)
             if problem is None and whole:
-                problem = probe.produce(budget)
+                problem = probe.acknowledged(budget)
             if problem is None:
                 return time.monotonic() - started
             last_seen = problem
@@ -92,6 +94,8 @@ class _Probe:
         self._unanswered = {node_id for node_id in restarted if node_id in brokers}
         self._producer = confluent_kafka.Producer(connection.librdkafka({
             **QUICK_RECONNECT, "acks": "all", "enable.idempotence": False, "linger.ms": 0}))
+        self._outcome: "list | None" = None  # delivery reports of the probe in flight
+        self._send_error = ""
 
     def problem(self, budget: float) -> "str | None":
         """What keeps the cluster from serving, or None."""
@@ -131,19 +135,31 @@ class _Probe:
             return f"broker {node_id} does not answer on {address} yet: {_reason(error)}"
         return None if answered_by == address else f"broker {node_id} does not answer on {address} yet"
 
-    def produce(self, budget: float) -> "str | None":
-        """None when a record sent with acks=all was acknowledged within ``budget``."""
-        outcome: list = []
+    def send(self) -> None:
+        """Send the acks=all probe record, unless one is in flight or was acknowledged."""
+        if self._outcome is not None:
+            self._producer.poll(0)
+            if not self._outcome or self._outcome[0] is None:
+                return
+        self._outcome = []
+        outcome = self._outcome
         try:
             self._producer.produce(PROBE_TOPIC, b"ready?", on_delivery=lambda error, _msg: outcome.append(error))
         except (BufferError, confluent_kafka.KafkaException) as error:
-            return f"probe not sent: {error}"
+            self._outcome = None
+            self._send_error = str(error)
+
+    def acknowledged(self, budget: float) -> "str | None":
+        """None once the probe record sent last was acknowledged (waits up to ``budget`` for it)."""
+        if self._outcome is None:
+            return f"probe not sent: {self._send_error}"
         deadline = time.monotonic() + budget
-        while not outcome and time.monotonic() < deadline:
+        while not self._outcome and time.monotonic() < deadline:
             self._producer.poll(min(0.1, max(0.0, deadline - time.monotonic())))
-        if not outcome:
+        if not self._outcome:
             return f"probe record not acknowledged within {budget:g} s"
-        return None if outcome[0] is None else f"probe record refused: {outcome[0].str()}"
+        error, self._outcome = self._outcome[0], None  # the next attempt sends a new one
+        return None if error is None else f"probe record refused: {error.str()}"
 
     def close(self) -> None:
         self._producer.purge()

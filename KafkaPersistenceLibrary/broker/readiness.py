@@ -26,7 +26,7 @@ from ..clients.admin import with_admin
 from ..clients.connection import Connection
 
 PROBE_TOPIC = "kafka-persistence-library-probe"
-POLL_INTERVAL_SECONDS = 0.1
+POLL_INTERVAL_SECONDS = 0.05
 # One attempt's budget: short, so a container that died (e.g. a bad broker property)
 # is noticed within seconds, not after a long client timeout.
 ATTEMPT_SECONDS = 3.0
@@ -92,8 +92,11 @@ class _Probe:
         self._admin = AdminClient(connection.librdkafka(QUICK_RECONNECT))
         self._connection = connection
         self._unanswered = {node_id for node_id in restarted if node_id in brokers}
+        # Short retry and metadata backoffs: the probe's topic does not exist until the broker made it,
+        # and librdkafka's defaults (growing to 1 s) left ~0.5 s between "created" and "acknowledged".
         self._producer = confluent_kafka.Producer(connection.librdkafka({
-            **QUICK_RECONNECT, "acks": "all", "enable.idempotence": False, "linger.ms": 0}))
+            **QUICK_RECONNECT, "acks": "all", "enable.idempotence": False, "linger.ms": 0,
+            "retry.backoff.ms": 20, "retry.backoff.max.ms": 100, "topic.metadata.refresh.fast.interval.ms": 20}))
         self._outcome: "list | None" = None  # delivery reports of the probe in flight
         self._send_error = ""
 
@@ -104,6 +107,8 @@ class _Probe:
         except confluent_kafka.KafkaException as error:
             return f"no metadata: {_reason(error)}"
         registered = {b.id: f"{b.host}:{b.port}" for b in metadata.brokers.values()}
+        if len(self._brokers) == 1 and metadata.orig_broker_id in self._unanswered:
+            self._unanswered.clear()  # the only broker answered this very request: it is back
         for node_id, address in self._brokers.items():
             if node_id in registered and registered[node_id] != address:
                 return (f"broker {node_id} advertises {registered[node_id]}, not {address} where it is published: "

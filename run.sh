@@ -34,8 +34,12 @@ stage_venv() {
     command -v python3 >/dev/null || fail "python3 not found: install Python 3.11 or newer."
     [ -x .venv/bin/python ] || python3 -m venv .venv || fail "could not create .venv (on Debian: apt-get install python3-venv)."
     .venv/bin/python -m pip install --quiet --upgrade pip setuptools >/dev/null
-    .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]' \
-        || fail "pip could not install the dependencies of setup.cfg (with constraints.txt)."
+    # setuptools prints a long note about editable installs even with --quiet: keep pip's
+    # output in a file and show it only when the install fails.
+    if ! .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]' >.venv/pip-install.log 2>&1; then
+        tail -n 20 .venv/pip-install.log >&2
+        fail "pip could not install the dependencies of setup.cfg (with constraints.txt)."
+    fi
     echo "$stamp" > .venv/.setup-stamp
     say "venv: installed ($(took "$t0"))"
 }

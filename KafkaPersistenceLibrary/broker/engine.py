@@ -21,10 +21,13 @@ API_TIMEOUT_SECONDS = 180
 def connect() -> docker.DockerClient:
     """Return a client for the engine at DOCKER_HOST or the default socket."""
     where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    client = None
     try:
         client = docker.from_env(timeout=PING_TIMEOUT_SECONDS)
         client.ping()
     except (DockerException, OSError) as error:
+        if client is not None:
+            client.close()
         cause = first_line(error)
         if "Permission denied" in cause or "PermissionError" in cause:
             raise KafkaPersistenceError(

@@ -54,6 +54,7 @@ class ProcessEndTest(unittest.TestCase):
     def start_cluster_process(self, brokers: int) -> subprocess.Popen:
         process = subprocess.Popen([sys.executable, "-c", STARTER, str(brokers)], cwd=ROOT, stdout=subprocess.PIPE,
                                    text=True)
+        self.addCleanup(process.stdout.close)
         self.addCleanup(process.kill)
         address = process.stdout.readline().strip()
         self.assertRegex(address, r"^127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+)*$")

@@ -64,6 +64,7 @@ class InterruptTest(unittest.TestCase):
             process = subprocess.Popen([str(BIN / "robot"), "--console", "quiet", "--variable", f"ACTION:{action}",
                                         "--outputdir", out, str(ROBOT_DIR / "interrupted.robot")],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=out)
+            self.addCleanup(process.stdout.close)
             self.addCleanup(process.kill)
             self.assertEqual(process.stdout.readline().strip(), "GO")
             time.sleep(delay)

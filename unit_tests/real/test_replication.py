@@ -43,6 +43,24 @@ class ReplicatedClusterTest(BrokerTestCase):
         state = self.library.get_partition_state(self.topic())
         self.assertEqual((len(state.replicas), len(state.isr)), (3, 3))
 
+    def test_mistakes_on_a_cluster(self):
+        cases = [
+            (lambda: self.library.restart_broker(broker="leader"),
+             r"^broker=leader needs the partition it leads or follows: give topic="),
+            (lambda: self.library.stop_broker("leader", topic="no-such-topic"),
+             r"^Topic 'no-such-topic' does not exist on 127\.0\.0\.1:\d+.*: no leader to choose\.$"),
+            (lambda: self.library.restart_broker(broker=7),
+             r"^No node 7 in this cluster: brokers are 1-3, controllers 101\.$"),
+            (lambda: self.library.restart_broker(),
+             r"^This cluster has 3 brokers: say which with broker=, a node id \(1-3\) or one of"),
+            (lambda: self.library.start_broker(2), r"^'Start Broker' on node 2, which is running, not stopped"),
+            (lambda: self.library.resume_broker(2), r"^'Resume Broker' on node 2, which is running, not paused"),
+            (lambda: self.library.resume_broker("all"), r"^No node is paused: 'Resume Broker' undoes what"),
+        ]
+        for call, expected in cases:
+            with self.subTest(expected=expected), self.assertRaisesRegex(KafkaPersistenceError, expected):
+                call()
+
     def test_leader_kills_and_bounces_lose_nothing_with_acks_all(self):
         topic = self.topic(partitions=1)
         self.library.start_background_producer(topic, rate=300)

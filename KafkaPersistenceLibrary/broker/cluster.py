@@ -75,9 +75,9 @@ class Cluster:
         """Who leads each partition of ``topic``, as a broker that is not cut off sees it."""
         return partition_states(self.connection, topic, timeout, ask=self.trusted_broker_ids())
 
-    def broker_addresses(self, running_only: bool = True) -> dict[int, str]:
+    def broker_addresses(self) -> dict[int, str]:
         """Node id -> advertised client address of the brokers the library keeps up."""
-        return {n.node_id: n.address for n in self.brokers if not running_only or n.expected == "running"}
+        return {n.node_id: n.address for n in self.brokers if n.expected == "running"}
 
     def remove(self) -> list[str]:
         """Let go of the cluster; return what could not be cleaned up (normally nothing)."""

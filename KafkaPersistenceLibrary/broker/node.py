@@ -69,7 +69,6 @@ class NodeOptions:
     """Container options that depend on the faults a cluster was started for."""
 
     power_loss: bool = False  # log directory on the image's volatile filesystem (FUSE)
-    heap: str = ""  # KAFKA_HEAP_OPTS, e.g. "-Xmx384m -Xms384m"; "" keeps the image's default
 
 
 class Node:
@@ -106,8 +105,6 @@ class Node:
             name=spec.hostname, hostname=spec.hostname, environment=environment, labels=labels,
             network=network, detach=True, cap_add=["NET_ADMIN"],  # iptables in its own namespace
         )
-        if options.heap:
-            kwargs["environment"] = {**environment, "KAFKA_HEAP_OPTS": options.heap}
         if client_port:
             kwargs["ports"] = {f"{CLIENT_PORT}/tcp": ("127.0.0.1", client_port)}
         if options.power_loss:

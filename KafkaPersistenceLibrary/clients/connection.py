@@ -19,7 +19,3 @@ class Connection:
     def librdkafka(self, settings: "dict | None" = None) -> dict:
         """A confluent-kafka (librdkafka) configuration dictionary."""
         return {"bootstrap.servers": self.bootstrap, **self.security.librdkafka(), **(settings or {})}
-
-    def to(self, bootstrap: str) -> "Connection":
-        """The same security, another bootstrap list."""
-        return dataclasses.replace(self, bootstrap=bootstrap)

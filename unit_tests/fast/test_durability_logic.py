@@ -8,6 +8,7 @@ import unittest
 from KafkaPersistenceLibrary.durability.history import ACKED, PENDING, SendHistory
 from KafkaPersistenceLibrary.durability.payload import make_payload, parse_payload, payload_maker, seq_parser
 from KafkaPersistenceLibrary.durability.report import embed_png_html, timeline_png, verdict_html
+from KafkaPersistenceLibrary.durability.run import OpenFaults, Run, faults_marked
 from KafkaPersistenceLibrary.durability.verdict import check, fault_figures
 
 RUN = "r1"
@@ -268,3 +269,25 @@ class ReportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FaultMarkingTest(unittest.TestCase):
+    def test_a_fault_whose_recovery_failed_stays_on_the_timeline(self) -> None:
+        run = Run(SendHistory(RUN, clock=lambda: 0.0))
+        clock = iter([5.0, 9.0]).__next__
+        with self.assertRaises(RuntimeError), faults_marked([run], "kill", "node 2", clock):
+            raise RuntimeError("did not serve clients after restart")
+        (fault,) = run.history.faults
+        self.assertEqual((fault.down_at, fault.up_at), (5.0, None))
+        self.assertEqual(fault.label, "kill node 2 (FAILED)")
+        self.assertEqual(fault_figures(run.history)[0]["kind"], "kill node 2 (FAILED)")
+
+    def test_a_fault_that_spans_keywords(self) -> None:
+        runs = [Run(SendHistory(RUN, clock=lambda: 0.0)) for _ in range(2)]
+        faults = OpenFaults()
+        faults.begin("node 3", runs, "stop", "node 3", at=2.0)
+        self.assertEqual(faults.keys(), ["node 3"])
+        faults.end("node 3", at=7.5)
+        self.assertEqual([(f.kind, f.down_at, f.up_at) for r in runs for f in r.history.faults],
+                         [("stop", 2.0, 7.5), ("stop", 2.0, 7.5)])
+        self.assertEqual(faults.keys(), [])

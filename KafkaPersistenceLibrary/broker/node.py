@@ -8,6 +8,7 @@ docker-py (a Ctrl-C between "created" and "started" still leaves us its name to
 remove), published on a host port we chose, and restarted as the very same container.
 """
 
+import contextlib
 import dataclasses
 import enum
 
@@ -123,7 +124,8 @@ class Node:
     def start(self) -> None:
         """Start the container; PortTaken when its host port is held by someone else."""
         try:
-            self._container.start()
+            with self._gone_is_one_line("start", dead_is_gone=False):
+                self._container.start()
         except APIError as error:
             text = str(error)
             if "port is already allocated" in text or "address already in use" in text:
@@ -136,16 +138,17 @@ class Node:
     def stop(self, mode: StopMode, stop_timeout: float) -> int:
         """Bring the node down in ``mode`` and return the exit code once the container has stopped."""
         container = self._container
-        if mode is StopMode.GRACEFUL:
-            container.stop(timeout=int(max(1, stop_timeout)))  # SIGTERM, SIGKILL after stop_timeout
-        elif mode is StopMode.KILL and self.options.power_loss:
-            # Only the broker process dies; the entrypoint then writes the filesystem's
-            # buffered data through, as a host's page cache survives a process crash.
-            self.exec(["sh", "-c", f"kill -KILL $(cat {JAVA_PID_FILE})"])
-        else:
-            container.kill(signal="SIGKILL")  # every process of the container at once
         try:
-            result = container.wait(timeout=stop_timeout + STOP_WAIT_MARGIN_SECONDS)
+            with self._gone_is_one_line(f"stop ({mode.value})"):
+                if mode is StopMode.GRACEFUL:
+                    container.stop(timeout=int(max(1, stop_timeout)))  # SIGTERM, SIGKILL after stop_timeout
+                elif mode is StopMode.KILL and self.options.power_loss:
+                    # Only the broker process dies; the entrypoint then writes the filesystem's
+                    # buffered data through, as a host's page cache survives a process crash.
+                    self.exec(["sh", "-c", f"kill -KILL $(cat {JAVA_PID_FILE})"])
+                else:
+                    container.kill(signal="SIGKILL")  # every process of the container at once
+                result = container.wait(timeout=stop_timeout + STOP_WAIT_MARGIN_SECONDS)
         except RequestException:
             raise KafkaPersistenceError(
                 f"{self.name} did not stop within {stop_timeout + STOP_WAIT_MARGIN_SECONDS:g} s after {mode.value}."
@@ -154,12 +157,28 @@ class Node:
         return int(result.get("StatusCode", -1))
 
     def pause(self) -> None:
-        self._container.pause()
+        with self._gone_is_one_line("pause"):
+            self._container.pause()
         self.expected = "paused"
 
     def unpause(self) -> None:
-        self._container.unpause()
+        with self._gone_is_one_line("resume"):
+            self._container.unpause()
         self.expected = "running"
+
+    @contextlib.contextmanager
+    def _gone_is_one_line(self, action: str, dead_is_gone: bool = True):
+        """A container removed (or, but for a start, dead) behind our back is named in one line, not a 404/409."""
+        try:
+            yield
+        except (NotFound, APIError) as error:
+            state = self.state()
+            if isinstance(error, NotFound) or state.status == "removed" or (
+                    dead_is_gone and state.status in ("exited", "dead")):
+                raise KafkaPersistenceError(
+                    f"Could not {action} {self.name} (node {self.node_id}): the container {state.describe()}. "
+                    f"'Start Kafka' starts a new cluster.") from None
+            raise
 
     def state(self) -> ContainerState:
         """Docker's view now (one inspect call)."""

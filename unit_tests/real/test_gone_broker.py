@@ -8,6 +8,7 @@ import time
 import unittest
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary
+from KafkaPersistenceLibrary.broker.node import StopMode
 
 AT_ONCE_SECONDS = 2.0
 
@@ -49,6 +50,17 @@ class GoneBrokerTest(unittest.TestCase):
         self.every_keyword_fails_at_once(
             r"^The broker container kpl-\w+-1 \(node 1\) exited \(exit code 137\): 'Start Kafka' starts a new one\.$")
         self.assertIn("Kafka Server started", self.library.get_broker_logs(), "its logs can still be had")
+
+    def test_container_removed_while_a_keyword_acts_on_it(self):
+        """The keyword's first check passed, then the container went: Docker's 404 becomes one line."""
+        node = self.library.ctx.cluster.nodes[1]
+        self.container.remove(force=True)
+        expected = r"^Could not {} kpl-\w+-1 \(node 1\): the container was removed\. 'Start Kafka' starts a new cluster\.$"
+        for action, call in [("stop \\(kill\\)", lambda: node.stop(StopMode.KILL, 5)),
+                             ("stop \\(graceful\\)", lambda: node.stop(StopMode.GRACEFUL, 5)),
+                             ("start", node.start), ("pause", node.pause), ("resume", node.unpause)]:
+            with self.subTest(action=action), self.assertRaisesRegex(KafkaPersistenceError, expected.format(action)):
+                call()
 
     def test_start_kafka_replaces_a_crashed_cluster(self):
         self.container.kill(signal="SIGKILL")

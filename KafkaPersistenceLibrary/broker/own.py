@@ -24,7 +24,7 @@ from ..security.broker import BrokerSecurity, broker_security
 from . import engine
 from .cluster import Cluster
 from .environment import NodeSpec, Topology, new_cluster_id, node_properties, to_environment
-from .labels import Swept, labels_for, sweep_orphans
+from .labels import LABEL_CLUSTER, Swept, labels_for, sweep_orphans
 from .node import Node, NodeOptions, PortTaken
 from .ports import free_loopback_port
 
@@ -170,6 +170,7 @@ class OwnCluster(Cluster):
     def remove(self) -> list[str]:
         """Remove every container and the network; return what could not be removed (normally nothing)."""
         problems = [p for p in (node.remove() for node in self.nodes.values()) if p]
+        problems += self._remove_unregistered_containers()
         try:
             self._network.remove()
         except NotFound:
@@ -179,6 +180,24 @@ class OwnCluster(Cluster):
         self._client.close()
         if self._secrets_directory:
             shutil.rmtree(self._secrets_directory, ignore_errors=True)
+        return problems
+
+
+    def _remove_unregistered_containers(self) -> list[str]:
+        """Containers with this cluster's label that no node holds (an interrupt between Docker's
+        create and our bookkeeping): removed with the rest, not left to a later run's sweep."""
+        problems = []
+        try:
+            summaries = self._client.api.containers(all=True, filters={"label": f"{LABEL_CLUSTER}={self.name}"})
+        except (APIError, RequestException) as error:
+            return [f"could not list the containers of {self.name}: {engine.first_line(error)}"]
+        for summary in summaries:
+            try:
+                self._client.api.remove_container(summary["Id"], force=True, v=True)
+            except NotFound:
+                pass
+            except (APIError, RequestException) as error:
+                problems.append(f"could not remove container {summary['Id'][:12]}: {engine.first_line(error)}")
         return problems
 
 

@@ -9,11 +9,13 @@ import tempfile
 import time
 import unittest
 from pathlib import Path
+from unittest import mock
 
 import docker
 
 from KafkaPersistenceLibrary import KafkaPersistenceLibrary
 from KafkaPersistenceLibrary.broker.labels import LABEL, LABEL_OWNER, LABEL_PID
+from KafkaPersistenceLibrary.broker.node import Node
 
 ROOT = Path(__file__).resolve().parents[2]
 ROBOT_DIR = Path(__file__).with_name("robot")
@@ -95,6 +97,25 @@ class InterruptTest(unittest.TestCase):
         _, err = process.communicate(timeout=120)
         self.assertIn("KeyboardInterrupt", err)
         self.assertEqual(leftovers(self.client, process.pid), [])
+
+
+    def test_interrupt_between_dockers_create_and_our_bookkeeping(self):
+        """The narrowest window: the container exists, but no node holds it yet. It goes with the cluster."""
+        created = []
+
+        def create_then_interrupt(*args, **kwargs):
+            created.append(original(*args, **kwargs))
+            if len(created) == 2:
+                raise KeyboardInterrupt
+            return created[-1]
+
+        original = Node.create
+        library = KafkaPersistenceLibrary()
+        with mock.patch.object(Node, "create", side_effect=create_then_interrupt), \
+                self.assertRaises(KeyboardInterrupt):
+            library.start_kafka(brokers=3)
+        self.assertEqual(len(created), 2, "the interrupt came after Docker created the second container")
+        self.assertEqual(leftovers(self.client, os.getpid()), [])
 
 
 class ThirtyRestartsTest(unittest.TestCase):

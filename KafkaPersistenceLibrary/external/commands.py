@@ -7,8 +7,11 @@ Commands run without a shell, with a timeout; what ran and what it printed goes
 to the log, and a failure is one line with the exit code and the last output lines.
 """
 
+import contextlib
 import dataclasses
+import os
 import shlex
+import signal
 import string
 import subprocess
 import time
@@ -146,7 +149,7 @@ class CommandNode:
         shown = shlex.join(argv)
         started = time.monotonic()
         try:
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=self.commands.timeout)
+            result = _run_bounded(argv, self.commands.timeout)
         except FileNotFoundError:
             raise KafkaPersistenceError(f"The {action}= command '{argv[0]}' was not found on this machine.") from None
         except subprocess.TimeoutExpired:
@@ -163,3 +166,17 @@ class CommandNode:
                 f"The {action}= command for broker {self.node_id} failed with exit code {result.returncode}: "
                 f"{shown} -> {last}")
         return result.stdout if output else result.returncode
+
+
+def _run_bounded(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run without a shell; on timeout kill the command's whole process group (e.g. what ``sh -c`` started)."""
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)

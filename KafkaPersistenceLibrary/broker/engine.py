@@ -23,6 +23,9 @@ def connect() -> docker.DockerClient:
     where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     client = None
     try:
+        if where.startswith("unix://") and not os.path.exists(where[len("unix://"):]):
+            # Said before docker-py tries: its failed version check leaves an unclosed socket behind.
+            raise FileNotFoundError(f"no socket at {where[len('unix://'):]}")
         client = docker.from_env(timeout=PING_TIMEOUT_SECONDS)
         client.ping()
     except (DockerException, OSError) as error:

@@ -9,9 +9,11 @@ import threading
 import time
 import unittest
 from pathlib import Path
+from unittest import mock
 
 import docker
 
+from KafkaPersistenceLibrary import KafkaPersistenceLibrary
 from KafkaPersistenceLibrary.broker.labels import (
     LABEL,
     LABEL_HOST,
@@ -115,6 +117,18 @@ class SweepTest(unittest.TestCase):
         self.assertNotIn(orphan.name, remaining)
         self.assertIn(live.name, remaining)
         self.assertIn(other_host.name, remaining)
+
+    def test_start_kafka_warns_about_what_it_swept(self):
+        """Nobody learns that a run leaked unless the sweep says so: Start Kafka warns, one line per resource."""
+        orphan = self.create(dead_labels("killed suite"))
+        library = KafkaPersistenceLibrary()
+        self.addCleanup(library.stop_kafka)
+        with mock.patch("KafkaPersistenceLibrary.keywords.lifecycle.logger.warn") as warn:
+            library.start_kafka()
+        warnings = [call.args[0] for call in warn.call_args_list]
+        self.assertTrue(any(w.startswith(f"Removed container {orphan.name} (left by 'killed suite', pid ")
+                            and w.endswith("): that run was killed before it could clean up.") for w in warnings),
+                        warnings)
 
     def test_two_processes_sweeping_the_same_orphans_at_once(self):
         """Two runs start after a killed one: both sweep its leftovers; neither may fail (409, 404)."""

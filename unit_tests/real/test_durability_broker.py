@@ -50,6 +50,10 @@ class DurabilityOnRealBrokerTest(BrokerTestCase):
             admin.close()
         with self.assertRaisesRegex(VerificationFailed, r"^FAIL: 3 acknowledged records lost \(first 3: 0, 1, 2\)"):
             self.library.verify_no_acknowledged_records_lost(topic)
+        with self.assertRaises(VerificationFailed) as failed:
+            self.library.verify_no_acknowledged_records_lost(topic, message="orders lost after the power cut")
+        self.assertEqual(str(failed.exception), "orders lost after the power cut", "message= replaces the text")
+        self.assertEqual(failed.exception.counts["lost"], 3, "and the counts stay")
 
     def test_acknowledged_offset_beyond_the_end_is_lost_after_the_timeout(self):
         topic = self.topic()

@@ -15,6 +15,7 @@ from .context import LibraryContext
 
 POLL_SECONDS = 0.25
 METADATA_TIMEOUT_SECONDS = 10.0
+LAGGARD_LOG_LINES = 200
 
 
 class ClusterStateKeywords:
@@ -64,7 +65,7 @@ class ClusterStateKeywords:
                 raise KafkaPersistenceError(
                     f"Replicas of '{topic}' not in sync after {seconds:g} s: " + "; ".join(
                         f"{s.topic}-{s.partition} replicas {list(s.replicas)}, ISR {list(s.isr)}"
-                        for s in behind[:5]) + ".")
+                        for s in behind[:5]) + "." + _what_the_laggards_say(cluster, behind))
             time.sleep(POLL_SECONDS)
 
     @keyword(tags=["cluster state"])
@@ -112,6 +113,25 @@ class ClusterStateKeywords:
         if partition >= len(states):
             raise KafkaPersistenceError(f"Topic '{topic}' has no partition {partition} (it has {len(states)}).")
         return states[partition]
+
+
+def _what_the_laggards_say(cluster, behind: list[PartitionState]) -> str:
+    """The last warning of each node missing from an ISR, and of its leader, so the failure says why it lags."""
+    missing = sorted({r for s in behind for r in s.replicas if r not in s.isr} | {s.leader for s in behind})
+    said = []
+    for node_id in missing:
+        node = cluster.nodes.get(node_id)
+        if node is None:
+            continue
+        try:
+            lines = node.logs(tail=LAGGARD_LOG_LINES).splitlines()
+        except KafkaPersistenceError as error:
+            lines = [str(error)]
+        logger.info(f"Last {LAGGARD_LOG_LINES} log lines of node {node_id}:\n" + "\n".join(lines))
+        warning = next((line.strip() for line in reversed(lines) if " WARN " in line or " ERROR " in line), "")
+        said.append(f"node {node_id} ({node.expected}) last warned: {warning[:300]}" if warning
+                    else f"node {node_id} ({node.expected}) logged no warning")
+    return (" " + "; ".join(said) + ".") if said else ""
 
 
 def _as_dict(state: PartitionState) -> DotDict:

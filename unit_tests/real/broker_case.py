@@ -26,6 +26,14 @@ class BrokerTestCase(unittest.TestCase):
     def tearDownClass(cls):
         cls.library.stop_kafka()
 
+    def leave_every_node_running(self):
+        """For addCleanup: whatever a test stopped or paused runs again for the next test."""
+        nodes = self.library.ctx.cluster.nodes.values()
+        if any(n.expected == "paused" for n in nodes):
+            self.library.resume_broker("all")
+        if any(n.expected == "stopped" for n in nodes):
+            self.library.start_broker("all")
+
     def topic(self) -> str:
         return f"{self._testMethodName}-{uuid.uuid4().hex[:6]}"
 

@@ -18,15 +18,7 @@ class ReplicatedClusterTest(BrokerTestCase):
     START = {"brokers": 3}
 
     def setUp(self):
-        self.addCleanup(self.make_whole)
-
-    def make_whole(self):
-        """Each test leaves every node running, whatever it stopped or paused."""
-        nodes = self.library.ctx.cluster.nodes.values()
-        if any(n.expected == "paused" for n in nodes):
-            self.library.resume_broker("all")
-        if any(n.expected == "stopped" for n in nodes):
-            self.library.start_broker("all")
+        self.addCleanup(self.leave_every_node_running)
 
     def topic(self, **config) -> str:
         name = f"{self._testMethodName}-{uuid.uuid4().hex[:6]}"
@@ -165,6 +157,38 @@ class ReplicatedClusterTest(BrokerTestCase):
         verdict = self.library.verify_no_acknowledged_records_lost(topic)
         self.assertEqual((verdict.acknowledged, verdict.lost, verdict.unknown_read + verdict.failed_but_read),
                          (100, 0, 0))
+
+
+class ControllerQuorumTest(BrokerTestCase):
+    """Three dedicated controllers, a real quorum: the active one crashes under load and another takes over."""
+
+    START = {"brokers": 3, "controllers": 3}
+
+    def setUp(self):
+        self.addCleanup(self.leave_every_node_running)
+
+    def test_killing_the_active_controller_and_a_random_broker_loses_nothing(self):
+        topic = self.topic()
+        self.library.create_topic(topic)
+        self.library.start_background_producer(topic, rate=300)
+        first = self.library.restart_broker(mode="kill", broker="controller")
+        second = self.library.restart_broker(mode="kill", broker="controller")
+        self.assertIn(first.node, [101, 102, 103])
+        self.assertIn(second.node, [101, 102, 103])
+        self.assertNotEqual(second.node, first.node, "the quorum elected another controller after the first kill")
+        chosen = self.library.restart_broker(mode="graceful", broker="random")
+        self.assertIn(chosen.node, [1, 2, 3], "random chooses among brokers, not controllers")
+        self.library.stop_background_producer(topic)
+        verdict = self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertGreater(verdict.acknowledged, 300)
+        self.assertEqual((verdict.lost, verdict.duplicated, verdict.order_violations), (0, 0, 0))
+
+    def test_get_brokers_says_which_node_is_stopped_or_paused(self):
+        self.library.stop_broker(1, mode="kill")
+        self.library.pause_broker(2)
+        states = {node.id: node.state for node in self.library.get_brokers()}
+        self.assertEqual(states, {1: "stopped", 2: "paused", 3: "running",
+                                  101: "running", 102: "running", 103: "running"})
 
 
 if __name__ == "__main__":

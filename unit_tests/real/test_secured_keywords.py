@@ -18,11 +18,12 @@ class SecuredKeywordsTest(unittest.TestCase):
             self.assertEqual(rc, 0, f"the suite failed; see the messages in {SUITE.name}: "
                                     + " | ".join(line.strip()[:200] for line in output.splitlines()
                                                  if 'status="FAIL"' in line)[:1500])
-            password = Path(out, "password.txt").read_text()
-            self.assertGreater(len(password), 10)
-            for name in ("output.xml", "log.html"):
-                with self.subTest(file=name):
-                    self.assertNotIn(password, Path(out, name).read_text(), "the password leaked")
+            for secret in ("password.txt", "wrong-password.txt"):
+                password = Path(out, secret).read_text()
+                self.assertGreater(len(password), 10)
+                for name in ("output.xml", "log.html"):
+                    with self.subTest(secret=secret, file=name):
+                        self.assertNotIn(password, Path(out, name).read_text(), "a password leaked")
             self.assertIn("&lt;secret&gt;", output, "it was there, masked")
 
 

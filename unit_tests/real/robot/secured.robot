@@ -9,6 +9,7 @@ Suite Setup      Ours.Start Kafka    security=sasl_ssl
 
 *** Variables ***
 ${PASSWORD FILE}    ${OUTPUT DIR}/password.txt
+${WRONG PASSWORD FILE}    ${OUTPUT DIR}/wrong-password.txt
 
 
 *** Test Cases ***
@@ -23,10 +24,13 @@ The Right Credentials Work
 
 A Wrong Password Is Named
     ${settings} =    Ours.Get Client Settings
+    # A wrong password that is a Secret too, so the test can look for it in the log afterwards.
+    ${wrong} =    Evaluate    robot.api.types.Secret($settings.password.value[::-1] + 'x')
+    Evaluate    pathlib.Path($WRONG_PASSWORD_FILE).write_text($wrong.value)
     Run Keyword And Expect Error
     ...    Authentication failed for user 'tester' with SCRAM-SHA-512 on 127.0.0.1:* (wrong password, or no such user?)*
     ...    Theirs.Connect Kafka    ${settings.bootstrap}    security_protocol=SASL_SSL    sasl_mechanism=SCRAM-SHA-512
-    ...    username=tester    password=not-the-password    ca_file=${settings.ca_file}
+    ...    username=tester    password=${wrong}    ca_file=${settings.ca_file}
 
 No TLS Is Named
     ${settings} =    Ours.Get Client Settings

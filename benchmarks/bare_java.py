@@ -274,7 +274,7 @@ class BareJavaBroker:
         if self.workdir is not None:
             return
         try:
-            outcome = build_jars(self.options, self.log)  # cached: the image build's jars-<hash>/
+            outcome = build_jars(self.options)  # cached: the image build's jars-<hash>/
         except ImageError as error:
             raise JavaToolError(f"broker jars: {error}") from None
         self.jars = jars_dir(self.options)

@@ -2,7 +2,7 @@
 
 One :class:`SendHistory` describes one producer of one run. Columns are
 ``array.array`` objects indexed by seq (the send's sequence number, also written
-into its payload), so a million sends cost about 37 bytes each instead of a
+into its payload), so a million sends cost about 30 bytes each instead of a
 Python object per record.
 
 Thread safety: one thread sends (``new_send`` appends to the columns) and the

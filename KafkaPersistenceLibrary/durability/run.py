@@ -1,6 +1,7 @@
 """One durability run: a topic's send history and the background producer writing it, if any.
 
-Fault keywords tell every run about each fault through :meth:`Run.fault`, so the
+Fault keywords tell every run about each fault (:func:`faults_marked` around a restart,
+:class:`OpenFaults` for a fault that spans keywords, e.g. Stop Broker ... Start Broker), so the
 verdict can show per-fault figures and the timeline which node was down when,
 including faults whose recovery failed (the case a reader most wants to see).
 """

@@ -184,7 +184,7 @@ def jars_dir(options):
     return options.cache_dir / f"jars-{jars_hash()}"
 
 
-def build_jars(options, log):
+def build_jars(options):
     """Stage 2: resolve the broker's runtime jars from Maven into the cache."""
     target = jars_dir(options)
     marker = target / ".complete"
@@ -242,7 +242,7 @@ def image_labels(input_hash):
     }
 
 
-def build_final_image(options, log, name=DEFAULT_IMAGE):
+def build_final_image(options, name=DEFAULT_IMAGE):
     """Stage 3: ``docker build`` unless an image with the same input hash exists."""
     input_hash = image_input_hash()
     if image_label(name, INPUT_HASH_LABEL) == input_hash and not options.force:
@@ -274,6 +274,6 @@ def build_image(options=None, log=print):
     check_options(options)
     check_docker()
     timed(log, "rootfs", lambda: build_base(options, log))
-    timed(log, "jars", lambda: build_jars(options, log))
-    timed(log, "image", lambda: build_final_image(options, log))
+    timed(log, "jars", lambda: build_jars(options))
+    timed(log, "image", lambda: build_final_image(options))
     return DEFAULT_IMAGE

@@ -10,11 +10,14 @@ import time
 import unittest
 import uuid
 
+import confluent_kafka
+
 from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary, VerificationFailed
 
 from .broker_case import BrokerTestCase
 
 CUT_SECONDS = 8  # well past broker.session.timeout.ms (3 s): the controller fences the leader and elects another
+DIRECT_SEND_SECONDS = 4
 
 
 class PartitionTest(BrokerTestCase):
@@ -35,8 +38,10 @@ class PartitionTest(BrokerTestCase):
         self.library.start_background_producer(topic, rate=300, acks=acks)
         time.sleep(1)
         isolated = self.library.isolate_broker("leader", topic=topic)
+        cut_at = time.monotonic()
         self.assertEqual(isolated.node, leader)
-        time.sleep(CUT_SECONDS)
+        self.sent_to_the_isolated_leader = self.send_directly(leader, topic, acks)
+        time.sleep(max(0.0, CUT_SECONDS - (time.monotonic() - cut_at)))
         state = self.library.get_partition_state(topic)
         self.assertNotEqual(state.leader, leader, "the others elected a new leader")
         self.library.heal_network()
@@ -45,9 +50,21 @@ class PartitionTest(BrokerTestCase):
         self.library.stop_background_producer(topic)
         return leader
 
+    def send_directly(self, node_id: int, topic: str, acks: str) -> "str | None":
+        """One record through a client that knows only this node (its stale view: "I lead"); None if acknowledged."""
+        producer = confluent_kafka.Producer({
+            "bootstrap.servers": self.library.ctx.cluster.nodes[node_id].address, "acks": acks,
+            "enable.idempotence": False, "message.timeout.ms": DIRECT_SEND_SECONDS * 1000, "log_level": 0})
+        outcome = []
+        producer.produce(topic, b"sent to the isolated leader alone", on_delivery=lambda e, _m: outcome.append(e))
+        producer.flush(DIRECT_SEND_SECONDS + 5)
+        return "no delivery report" if not outcome else None if outcome[0] is None else outcome[0].str()
+
     def test_isolated_leader_loses_nothing_with_acks_all(self):
         topic = self.topic()
         leader = self.isolate_the_leader_under_load(topic, "all")
+        self.assertIsNotNone(self.sent_to_the_isolated_leader,
+                             "cut off from its followers, the old leader cannot acknowledge acks=all")
         verdict = self.library.verify_no_acknowledged_records_lost(topic)
         self.assertEqual((verdict.lost, verdict.duplicated, verdict.order_violations), (0, 0, 0))
         self.assertGreater(verdict.acknowledged, 100)
@@ -59,6 +76,7 @@ class PartitionTest(BrokerTestCase):
     def test_isolated_leader_loses_acks_1_records(self):
         topic = self.topic()
         self.isolate_the_leader_under_load(topic, "1")
+        self.assertIsNone(self.sent_to_the_isolated_leader, "with acks=1 it acknowledges alone: the split brain")
         with self.assertRaisesRegex(VerificationFailed, r"^FAIL: \d+ acknowledged records lost") as failed:
             self.library.verify_no_acknowledged_records_lost(topic)
         self.assertGreater(failed.exception.counts["lost"], 0)

@@ -29,7 +29,11 @@ STARTER = """
 import sys, time
 from KafkaPersistenceLibrary import KafkaPersistenceLibrary
 library = KafkaPersistenceLibrary()
-print(library.start_kafka(brokers=int(sys.argv[1])), flush=True)
+bootstrap = library.start_kafka(brokers=int(sys.argv[1]), power_loss=sys.argv[2] == "power-loss")
+if sys.argv[2] == "power-loss":  # a mounted volatilefs and iptables rules in the node, as a killed test leaves them
+    library.produce_message("unsynced", "in the filesystem's buffer")
+    library.isolate_broker(**{"from": "clients"})
+print(bootstrap, flush=True)
 time.sleep(300)
 """
 SWEEPER = """
@@ -53,9 +57,9 @@ class ProcessEndTest(unittest.TestCase):
         self.client = docker.from_env()
         self.addCleanup(self.client.close)
 
-    def start_cluster_process(self, brokers: int) -> subprocess.Popen:
-        process = subprocess.Popen([sys.executable, "-c", STARTER, str(brokers)], cwd=ROOT, stdout=subprocess.PIPE,
-                                   text=True)
+    def start_cluster_process(self, brokers: int, faults: str = "") -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, "-c", STARTER, str(brokers), faults], cwd=ROOT,
+                                   stdout=subprocess.PIPE, text=True)
         self.addCleanup(process.stdout.close)
         self.addCleanup(process.kill)
         address = process.stdout.readline().strip()
@@ -83,6 +87,19 @@ class ProcessEndTest(unittest.TestCase):
         removed = {s.name for s in sweep_orphans(self.client)}
         self.assertTrue({c.name for c in containers} | {networks[0].name} <= removed, removed)
         self.assertEqual(self.resources_of(process.pid), ([], []))
+
+    def test_sigkill_during_power_loss_and_a_partition_leaves_nothing_after_the_sweep(self):
+        """The FUSE mount and the iptables rules live in the node's own namespaces: they go with its container."""
+        process = self.start_cluster_process(1, "power-loss")
+        node = self.resources_of(process.pid)[0][0]
+        mounts = node.exec_run(["sh", "-c", "grep -c fuse /proc/mounts"]).output.decode().strip()
+        self.assertNotEqual(mounts, "0", "the log directory is a FUSE mount inside the node")
+        self.assertIn("DROP", node.exec_run(["iptables", "-S", "KPL"], user="root").output.decode())
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        sweep_orphans(self.client)
+        self.assertEqual(self.resources_of(process.pid), ([], []))
+        self.assertNotIn("fuse.", Path("/proc/mounts").read_text(), "no FUSE mount on the host, ever")
 
 
 class SweepTest(unittest.TestCase):

@@ -32,6 +32,7 @@ class Cluster:
         self.name = name
         self.security = security
         self.nodes: dict[int, Node] = {}
+        self.recovered_at = float("-inf")  # time.monotonic() when nodes last came back from a fault
 
     # -- what it is ----------------------------------------------------------------
 
@@ -147,10 +148,12 @@ class Cluster:
         controllers_since = {i: started_at for i in started
                              if self.nodes[i].spec.is_controller and not self.nodes[i].spec.is_broker}
         try:
-            return wait_until_ready(self.connection, self.broker_addresses(), timeout, self.why_down,
-                                    restarted_brokers, controllers_since, whole=self.whole)
+            waited = wait_until_ready(self.connection, self.broker_addresses(), timeout, self.why_down,
+                                      restarted_brokers, controllers_since, whole=self.whole)
         except NotReady as why:
             raise KafkaPersistenceError(self._not_serving(what, str(why))) from None
+        self.recovered_at = time.monotonic()
+        return waited
 
     def why_down(self) -> "str | None":
         """A sentence when a node the library keeps up is not running (one inspect per node)."""

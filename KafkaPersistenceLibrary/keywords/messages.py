@@ -19,6 +19,7 @@ from ..timeouts import to_seconds
 from .context import LibraryContext
 
 RETRY_PAUSE_SECONDS = 0.2
+SETTLE_AFTER_RECOVERY_SECONDS = 5.0  # see _let_recovered_brokers_settle
 
 
 class MessageKeywords:
@@ -143,7 +144,10 @@ class MessageKeywords:
         """Creates a topic with ``partitions`` partitions and ``replication_factor`` replicas of each.
 
         The replication factor defaults to the cluster's (min(3, brokers)).
-        Named arguments are topic configs by their Kafka names.
+        Named arguments are topic configs by their Kafka names. Right after
+        a fault, a replicated topic is created only once the nodes have been
+        back for 5 s: Kafka 4.1.1 can leave a follower of a topic created
+        sooner out of the ISR for good (measured: 1 in 4-6 tries).
 
         | `Create Topic`    orders    partitions=3
         | `Create Topic`    audit    cleanup.policy=compact
@@ -154,8 +158,27 @@ class MessageKeywords:
             raise KafkaPersistenceError(f"Invalid replication_factor {replication_factor}: at least 1.")
         cluster = self.ctx.require_cluster()
         rf = replication_factor or cluster.default_replication_factor or -1  # -1: the brokers' default
+        _let_recovered_brokers_settle(cluster, name, rf)
         create_topic(cluster.connection, name, partitions, rf, config, timeout=30)
         logger.info(f"Created topic '{name}' with {partitions} partition(s), replication factor "
                     f"{rf if rf > 0 else 'as the brokers default'}"
                     + (f" and {config}." if config else "."))
 
+
+def _let_recovered_brokers_settle(cluster, topic: str, replication_factor: int) -> None:
+    """Wait until the last fault's nodes have been back SETTLE_AFTER_RECOVERY_SECONDS before making a topic.
+
+    Measured here with Kafka 4.1.1: a replicated topic created within about a second of
+    its leader's restart left one follower stalled out of the ISR, for good (the follower
+    asked before the leader had made the partition, and never fetched it again), in 1 of
+    4-6 tries; created 5 s later, in 0 of 12. That is a Kafka race in test set-up, not a
+    verdict, so the library steps around it and says so.
+    """
+    if replication_factor == 1 or len(cluster.brokers) < 2:
+        return
+    wait = cluster.recovered_at + SETTLE_AFTER_RECOVERY_SECONDS - time.monotonic()
+    if wait > 0:
+        logger.info(f"Waiting {wait:.1f} s before creating '{topic}': nodes came back from a fault "
+                    f"{SETTLE_AFTER_RECOVERY_SECONDS - wait:.1f} s ago, and Kafka can leave a follower of a topic "
+                    f"created that soon out of sync for good (see the README).")
+        time.sleep(wait)

@@ -2,9 +2,12 @@
 
 import gc
 import socket
+import subprocess
+import sys
 import time
 import unittest
 import warnings
+from pathlib import Path
 
 import docker
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -253,6 +256,30 @@ class RestartTest(BrokerTestCase):
             consumer.close()
         self.assertEqual(values, [b"before", b"after graceful", b"after kill", b"after graceful"])
         self.assertEqual(self.library.get_bootstrap_servers(), self.bootstrap)
+
+
+FAILED_SEND_THEN_EXIT = """
+from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary
+library = KafkaPersistenceLibrary()
+library.start_kafka()
+try:
+    library.produce_message("console", "x" * 2_097_152)
+except KafkaPersistenceError as refused:
+    print("refused:", refused)
+library.produce_message("console", "small")
+library.stop_kafka()
+"""
+
+
+class ConsoleTest(unittest.TestCase):
+    def test_a_failed_send_leaves_no_traceback_on_the_console(self):
+        """The producer replaced after a refused send used to print a KafkaProducer.__del__ traceback at exit."""
+        done = subprocess.run([sys.executable, "-W", "default", "-c", FAILED_SEND_THEN_EXIT], capture_output=True,
+                              text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        self.assertIn("refused: Record of 2097152 bytes", done.stdout)
+        for noise in ("Traceback", "__del__", "ResourceWarning"):
+            self.assertNotIn(noise, done.stderr, done.stderr[-2000:])
 
 
 if __name__ == "__main__":

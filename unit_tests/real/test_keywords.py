@@ -266,6 +266,12 @@ try:
     library.produce_message("console", "x" * 2_097_152)
 except KafkaPersistenceError as refused:
     print("refused:", refused)
+library.pause_broker()
+try:
+    library.produce_message("console", "while frozen", timeout="2s")
+except KafkaPersistenceError as timed_out:
+    print("timed out:", timed_out)
+library.resume_broker()
 library.produce_message("console", "small")
 library.stop_kafka()
 """
@@ -273,11 +279,12 @@ library.stop_kafka()
 
 class ConsoleTest(unittest.TestCase):
     def test_a_failed_send_leaves_no_traceback_on_the_console(self):
-        """The producer replaced after a refused send used to print a KafkaProducer.__del__ traceback at exit."""
+        """Failed sends (refused, timed out on a frozen broker) and the producers given up on leave a clean console."""
         done = subprocess.run([sys.executable, "-W", "default", "-c", FAILED_SEND_THEN_EXIT], capture_output=True,
                               text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
         self.assertEqual(done.returncode, 0, done.stderr[-2000:])
         self.assertIn("refused: Record of 2097152 bytes", done.stdout)
+        self.assertIn("timed out: Record to topic 'console' was not acknowledged within 2 s", done.stdout)
         for noise in ("Traceback", "__del__", "ResourceWarning"):
             self.assertNotIn(noise, done.stderr, done.stderr[-2000:])
 

@@ -75,6 +75,8 @@ class NodeOptions:
 class Node:
     """One node's container and the fixed address clients use for it (brokers only)."""
 
+    when_gone = "'Start Kafka' starts a new one"  # what to do when the container died or went
+
     def __init__(self, client: docker.DockerClient, spec: NodeSpec, container, image: str,
                  client_port: int | None, options: NodeOptions):
         self._client = client
@@ -176,8 +178,8 @@ class Node:
             if isinstance(error, NotFound) or state.status == "removed" or (
                     dead_is_gone and state.status in ("exited", "dead")):
                 raise KafkaPersistenceError(
-                    f"Could not {action} {self.name} (node {self.node_id}): the container {state.describe()}. "
-                    f"'Start Kafka' starts a new cluster.") from None
+                    f"Could not {action} {self.name} (node {self.node_id}): the container {state.describe()}: "
+                    f"{self.when_gone}.") from None
             raise
 
     def state(self) -> ContainerState:

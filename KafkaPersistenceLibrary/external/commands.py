@@ -77,6 +77,7 @@ class CommandNode:
     """A broker the library knows by its id and address, and acts on through the user's commands."""
 
     image = "(commands)"
+    when_gone = "bring it back yourself, then 'Connect Kafka' again"
 
     def __init__(self, node_id: int, address: str, commands: CommandTemplates):
         self.spec = NodeSpec(node_id, "broker", address.rsplit(":", 1)[0])

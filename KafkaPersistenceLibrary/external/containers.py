@@ -19,6 +19,8 @@ COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 class ExistingContainerNode(Node):
     """A node in a container someone else created: the library stops and starts it, never removes it."""
 
+    when_gone = "bring it back yourself (e.g. docker compose up -d), then 'Connect Kafka' again"
+
     def __init__(self, client: docker.DockerClient, spec: NodeSpec, container, address: str):
         super().__init__(client, spec, container, container.image.tags[0] if container.image.tags else "",
                          None, NodeOptions())

@@ -66,7 +66,7 @@ class LibraryContext:
                 logger.info(f"Last {LOG_LINES_WHEN_GONE} log lines of {node.name}:\n"
                             f"{node.logs(tail=LOG_LINES_WHEN_GONE).strip()}")
             raise KafkaPersistenceError(f"The broker container {node.name} (node {node.node_id}) {state.describe()}: "
-                                        f"'Start Kafka' starts a new one.")
+                                        f"{node.when_gone}.")
         return self.cluster
 
     def require_producer(self) -> Producer:

@@ -55,7 +55,7 @@ class GoneBrokerTest(unittest.TestCase):
         """The keyword's first check passed, then the container went: Docker's 404 becomes one line."""
         node = self.library.ctx.cluster.nodes[1]
         self.container.remove(force=True)
-        expected = r"^Could not {} kpl-\w+-1 \(node 1\): the container was removed\. 'Start Kafka' starts a new cluster\.$"
+        expected = r"^Could not {} kpl-\w+-1 \(node 1\): the container was removed: 'Start Kafka' starts a new one\.$"
         for action, call in [("stop \\(kill\\)", lambda: node.stop(StopMode.KILL, 5)),
                              ("stop \\(graceful\\)", lambda: node.stop(StopMode.GRACEFUL, 5)),
                              ("start", node.start), ("pause", node.pause), ("resume", node.unpause)]:

@@ -7,7 +7,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.utils import DotDict
 
-from ..clients.admin import create_topic, why_not_acknowledged
+from ..clients.admin import create_topic, partition_states, why_not_acknowledged
 from ..clients.delivery import Acks, idempotence
 from ..clients.producer import NotAcknowledgedInTime
 from ..clients.reader import read_topic
@@ -20,6 +20,8 @@ from .context import LibraryContext
 
 RETRY_PAUSE_SECONDS = 0.2
 SETTLE_AFTER_RECOVERY_SECONDS = 5.0  # see _let_recovered_brokers_settle
+TOPIC_PROPAGATION_SECONDS = 15.0
+METADATA_TIMEOUT_SECONDS = 10.0
 
 
 class MessageKeywords:
@@ -160,6 +162,7 @@ class MessageKeywords:
         rf = replication_factor or cluster.default_replication_factor or -1  # -1: the brokers' default
         _let_recovered_brokers_settle(cluster, name, rf)
         create_topic(cluster.connection, name, partitions, rf, config, timeout=30)
+        _wait_until_every_broker_knows(cluster, name)
         logger.info(f"Created topic '{name}' with {partitions} partition(s), replication factor "
                     f"{rf if rf > 0 else 'as the brokers default'}"
                     + (f" and {config}." if config else "."))
@@ -182,3 +185,24 @@ def _let_recovered_brokers_settle(cluster, topic: str, replication_factor: int) 
                     f"{SETTLE_AFTER_RECOVERY_SECONDS - wait:.1f} s ago, and Kafka can leave a follower of a topic "
                     f"created that soon out of sync for good (see the README).")
         time.sleep(wait)
+
+
+def _wait_until_every_broker_knows(cluster, topic: str) -> None:
+    """Return once every broker we keep up knows the topic and a leader for each partition.
+
+    Kafka answers CreateTopics once the controller has committed the topic; each broker
+    learns of it a moment later. Without this wait, the next keyword could ask a broker
+    that does not know it yet and be told the topic does not exist (seen in CI).
+    """
+    deadline = time.monotonic() + TOPIC_PROPAGATION_SECONDS
+    for node_id in cluster.trusted_broker_ids():
+        while True:
+            states = partition_states(cluster.connection, topic, METADATA_TIMEOUT_SECONDS, ask=[node_id])
+            if states and all(state.leader >= 0 for state in states):
+                break
+            if time.monotonic() >= deadline:
+                raise KafkaPersistenceError(
+                    f"Topic '{topic}' was created, but broker {node_id} does not "
+                    f"{'know it' if not states else 'know a leader for every partition'} after "
+                    f"{TOPIC_PROPAGATION_SECONDS:g} s: see its log ('Get Broker Logs    broker={node_id}').")
+            time.sleep(RETRY_PAUSE_SECONDS)

@@ -10,6 +10,7 @@ import unittest
 import uuid
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
+from KafkaPersistenceLibrary.clients.admin import partition_states
 
 from .broker_case import BrokerTestCase
 
@@ -34,6 +35,16 @@ class ReplicatedClusterTest(BrokerTestCase):
                           (101, "controller", "running")])
         state = self.library.get_partition_state(self.topic())
         self.assertEqual((len(state.replicas), len(state.isr)), (3, 3))
+
+    def test_create_topic_returns_once_every_broker_knows_it(self):
+        """Each broker learns of a new topic after the controller; the next keyword may ask any of them."""
+        cluster = self.library.ctx.cluster
+        for _ in range(5):
+            name = self.topic(partitions=3)
+            for node_id in (1, 2, 3):
+                states = partition_states(cluster.connection, name, 10, ask=[node_id])
+                self.assertIsNotNone(states, f"broker {node_id} knows {name}")
+                self.assertTrue(all(state.leader >= 0 for state in states), states)
 
     def test_mistakes_on_a_cluster(self):
         cases = [

@@ -149,7 +149,8 @@ class MessageKeywords:
         Named arguments are topic configs by their Kafka names. Right after
         a fault, a replicated topic is created only once the nodes have been
         back for 5 s: Kafka 4.1.1 can leave a follower of a topic created
-        sooner out of the ISR for good (measured: 1 in 4-6 tries).
+        sooner out of the ISR for good (measured: 3 in 12 tries). Returns
+        once every broker knows the topic and a leader for each partition.
 
         | `Create Topic`    orders    partitions=3
         | `Create Topic`    audit    cleanup.policy=compact

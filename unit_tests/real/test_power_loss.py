@@ -6,10 +6,12 @@ forgets every write not fsynced when the container dies at once (see
 test_power_loss_fs.py for the filesystem alone).
 """
 
+import time
 import unittest
 import uuid
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary, VerificationFailed
+from KafkaPersistenceLibrary.durability.history import ACKED
 
 
 class PowerLossCase(unittest.TestCase):
@@ -22,12 +24,20 @@ class PowerLossCase(unittest.TestCase):
     def topic(self) -> str:
         return f"{self._testMethodName}-{uuid.uuid4().hex[:6]}"
 
+    def wait_until_acknowledged(self, library: KafkaPersistenceLibrary, topic: str, count: int) -> None:
+        """The background producer must have records acknowledged before the cut, or there is nothing to lose."""
+        history, deadline = library.ctx.runs[topic].history, time.monotonic() + 30
+        while history.count(ACKED) < count:
+            self.assertLess(time.monotonic(), deadline, f"fewer than {count} records acknowledged within 30 s")
+            time.sleep(0.05)
+
 
 class SingleBrokerPowerLossTest(PowerLossCase):
     def test_power_loss_loses_acknowledged_records_with_default_flush_settings(self):
         library = self.start()
         topic = self.topic()
         library.start_background_producer(topic, rate=2000)
+        self.wait_until_acknowledged(library, topic, 500)  # a loaded machine may take seconds to start it
         library.produce_records(topic + "-sync", 2000)
         restart = library.restart_broker(mode="power-loss")
         self.assertEqual(restart.exit_code, 137)

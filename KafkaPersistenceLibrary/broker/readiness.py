@@ -31,7 +31,7 @@ POLL_INTERVAL_SECONDS = 0.05
 # is noticed within seconds, not after a long client timeout.
 ATTEMPT_SECONDS = 3.0
 # A broker that advertises another address than the one we publish cannot be reached
-# by clients, ever: after this many attempts that saw it, stop waiting and say so.
+# by clients, ever: this many attempts after it was first seen, stop waiting and say so.
 WRONG_ADDRESS_ATTEMPTS = 5
 QUICK_RECONNECT = {"reconnect.backoff.ms": 20, "reconnect.backoff.max.ms": 200, "log_level": 0}
 
@@ -57,12 +57,13 @@ def wait_until_ready(connection: Connection, brokers: dict[int, str], timeout: f
     deadline = started + timeout
     probe = _Probe(connection, brokers, restarted or set(), whole)
     last_seen = "no attempt yet"
-    wrong_address_seen = 0
+    wrong_address = ""  # once seen it stays true: clients that follow it fail, so later attempts may see no metadata
+    attempts_since_wrong_address = 0
     try:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise NotReady(f"not ready after {timeout:g} s; last attempt: {last_seen}")
+                raise NotReady(wrong_address or f"not ready after {timeout:g} s; last attempt: {last_seen}")
             reason = why_down()
             if reason:
                 raise NotReady(f"{reason}; last attempt: {last_seen}")
@@ -76,9 +77,11 @@ def wait_until_ready(connection: Connection, brokers: dict[int, str], timeout: f
                 return time.monotonic() - started
             last_seen = problem
             if "advertises" in problem:
-                wrong_address_seen += 1
-                if wrong_address_seen >= WRONG_ADDRESS_ATTEMPTS:
-                    raise NotReady(problem)
+                wrong_address = problem
+            if wrong_address:
+                attempts_since_wrong_address += 1
+                if attempts_since_wrong_address >= WRONG_ADDRESS_ATTEMPTS:
+                    raise NotReady(wrong_address)
             time.sleep(POLL_INTERVAL_SECONDS)
     finally:
         probe.close()

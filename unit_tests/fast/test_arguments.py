@@ -6,6 +6,7 @@ pins what Robot itself shows (its own argument conversion).
 """
 
 import os
+import tempfile
 import unittest
 from datetime import timedelta
 from unittest import mock
@@ -144,8 +145,10 @@ class EnvironmentProblemsTest(unittest.TestCase):
 
     def test_no_permission_on_the_docker_socket(self):
         error = PermissionError(13, "Permission denied")
-        with mock.patch("docker.from_env", side_effect=__import__("docker").errors.DockerException(
-                f"Error while fetching server API version: ('Connection aborted.', {error!r})")):
+        with tempfile.NamedTemporaryFile(prefix="kpl-docker-", suffix=".sock") as socket_file, \
+                mock.patch.dict(os.environ, {"DOCKER_HOST": f"unix://{socket_file.name}"}), \
+                mock.patch("docker.from_env", side_effect=__import__("docker").errors.DockerException(
+                    f"Error while fetching server API version: ('Connection aborted.', {error!r})")):
             with self.assertRaisesRegex(KafkaPersistenceError,
                                         r"^No permission to use the Docker engine at .*: add this user to the "
                                         r"'docker' group"):

@@ -182,7 +182,6 @@ class OwnCluster(Cluster):
             shutil.rmtree(self._secrets_directory, ignore_errors=True)
         return problems
 
-
     def _remove_unregistered_containers(self) -> list[str]:
         """Containers with this cluster's label that no node holds (an interrupt between Docker's
         create and our bookkeeping): removed with the rest, not left to a later run's sweep."""

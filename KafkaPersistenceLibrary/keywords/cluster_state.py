@@ -12,9 +12,9 @@ from ..clients.records import validate_topic
 from ..errors import KafkaPersistenceError
 from ..timeouts import to_seconds
 from .context import LibraryContext
+from .targets import METADATA_TIMEOUT_SECONDS
 
 POLL_SECONDS = 0.25
-METADATA_TIMEOUT_SECONDS = 10.0
 LAGGARD_LOG_LINES = 200
 
 

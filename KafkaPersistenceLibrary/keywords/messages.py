@@ -17,11 +17,11 @@ from ..errors import KafkaPersistenceError, VerificationFailed
 from ..text import shown
 from ..timeouts import to_seconds
 from .context import LibraryContext
+from .targets import METADATA_TIMEOUT_SECONDS
 
 RETRY_PAUSE_SECONDS = 0.2
 SETTLE_AFTER_RECOVERY_SECONDS = 5.0  # see _let_recovered_brokers_settle
 TOPIC_PROPAGATION_SECONDS = 15.0
-METADATA_TIMEOUT_SECONDS = 10.0
 
 
 class MessageKeywords:
@@ -174,8 +174,8 @@ def _let_recovered_brokers_settle(cluster, topic: str, replication_factor: int) 
 
     Measured here with Kafka 4.1.1: a replicated topic created within about a second of
     its leader's restart left one follower stalled out of the ISR, for good (the follower
-    asked before the leader had made the partition, and never fetched it again), in 1 of
-    4-6 tries; created 5 s later, in 0 of 12. That is a Kafka race in test set-up, not a
+    asked before the leader had made the partition, and never fetched it again), in 3 of
+    12 tries; created 5 s later, in 0 of 12. That is a Kafka race in test set-up, not a
     verdict, so the library steps around it and says so.
     """
     if replication_factor == 1 or len(cluster.brokers) < 2:

@@ -128,7 +128,9 @@ def _what_the_laggards_say(cluster, behind: list[PartitionState]) -> str:
         except KafkaPersistenceError as error:
             lines = [str(error)]
         logger.info(f"Last {LAGGARD_LOG_LINES} log lines of node {node_id}:\n" + "\n".join(lines))
-        warning = next((line.strip() for line in reversed(lines) if " WARN " in line or " ERROR " in line), "")
+        warnings = [line.strip() for line in reversed(lines) if " WARN " in line or " ERROR " in line]
+        # The topic's own warnings first: others (e.g. the readiness probe's) can fill the tail.
+        warning = next((w for w in warnings if any(s.topic in w for s in behind)), warnings[0] if warnings else "")
         said.append(f"node {node_id} ({node.expected}) last warned: {warning[:300]}" if warning
                     else f"node {node_id} ({node.expected}) logged no warning")
     return (" " + "; ".join(said) + ".") if said else ""

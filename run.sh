@@ -12,10 +12,13 @@
 #          otherwise, as root on Debian/Ubuntu, docker.io is installed and dockerd started
 #   tools  Debian's docker-compose, which the tests use to start a user-style stack
 #   image  the Kafka image (python -m KafkaPersistenceLibrary.image ensure)
+#
+# apt's output (needrestart, debconf) goes to $APT_LOG; its tail is shown only when apt fails.
+# Sourced (by unit_tests/fast/test_run_sh.py), it only defines its functions.
 set -euo pipefail
-cd "$(dirname "$0")"
 
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/kafka-persistence-dockerd.log}
+APT_LOG=${APT_LOG:-/var/log/kafka-persistence-apt.log}
 ENGINE_WAIT_SECONDS=${ENGINE_WAIT_SECONDS:-90}
 
 say() { printf '[run.sh] %s\n' "$*" >&2; }
@@ -45,8 +48,21 @@ stage_venv() {
 }
 
 apt_install() {
-    [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq >/dev/null || fail "apt-get update failed."; APT_UPDATED=1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || fail "apt-get install $* failed."
+    [ -n "${APT_UPDATED:-}" ] || { apt_get update -qq; APT_UPDATED=1; }
+    apt_get install -y -qq "$@"
+}
+
+# apt-get with both its streams in $APT_LOG (needrestart and debconf write to stderr even with -qq);
+# when it fails, the lines this call added are shown, then one error line naming the log.
+apt_get() {
+    local start
+    mkdir -p "$(dirname "$APT_LOG")" && touch "$APT_LOG" || fail "cannot write apt's log $APT_LOG (set APT_LOG)."
+    start=$(($(wc -c <"$APT_LOG") + 1))
+    if ! DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a NEEDRESTART_SUSPEND=1 \
+            apt-get "$@" >>"$APT_LOG" 2>&1 </dev/null; then
+        tail -c +"$start" "$APT_LOG" | tail -n 20 >&2
+        fail "apt-get $* failed; its log: $APT_LOG"
+    fi
 }
 
 engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
@@ -113,10 +129,17 @@ stage_image() {
     say "image: $image ($(took "$t0"))"
 }
 
-stage_venv
-stage_docker
-stage_test_tools
-stage_image
-[ "$#" -gt 0 ] || exit 0
-export PATH="$PWD/.venv/bin:$PATH"
-exec "$@"
+main() {
+    cd "$(dirname "$0")"
+    stage_venv
+    stage_docker
+    stage_test_tools
+    stage_image
+    [ "$#" -gt 0 ] || exit 0
+    export PATH="$PWD/.venv/bin:$PATH"
+    exec "$@"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    main "$@"
+fi

@@ -15,7 +15,8 @@ from ..clients.admin import PartitionState, partition_states
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
 from ..security.settings import PLAINTEXT_SECURITY, ClientSecurity
-from .node import ContainerState, Node, PortTaken, StopMode
+from .interface import ClusterNode
+from .node import ContainerState, NodeState, PortTaken, StopMode
 from .readiness import NotReady, wait_until_ready
 
 
@@ -31,17 +32,20 @@ class Cluster:
     def __init__(self, name: str, security: ClientSecurity = PLAINTEXT_SECURITY):
         self.name = name
         self.security = security
-        self.nodes: dict[int, Node] = {}
+        self.nodes: dict[int, ClusterNode] = {}
         self.recovered_at = float("-inf")  # time.monotonic() when nodes last came back from a fault
+        # Node id -> the role it was stopped or paused as ("controller", "leader of orders-0"): a
+        # cluster that lost that node may not be able to say who held the role, the library can.
+        self.faulted_as: dict[int, str] = {}
 
     # -- what it is ----------------------------------------------------------------
 
     @property
-    def brokers(self) -> list[Node]:
+    def brokers(self) -> list[ClusterNode]:
         return [n for n in self.nodes.values() if n.spec.is_broker]
 
     @property
-    def controllers(self) -> list[Node]:
+    def controllers(self) -> list[ClusterNode]:
         return [n for n in self.nodes.values() if n.spec.is_controller]
 
     @property
@@ -62,7 +66,17 @@ class Cluster:
     @property
     def whole(self) -> bool:
         """No node is stopped or paused on purpose."""
-        return all(node.expected == "running" for node in self.nodes.values())
+        return all(node.expected is NodeState.RUNNING for node in self.nodes.values())
+
+    def in_state(self, state: NodeState) -> list[int]:
+        """Ids of the nodes the library left in ``state``."""
+        return [node_id for node_id, node in self.nodes.items() if node.expected is state]
+
+    def down_nodes(self) -> str:
+        """The nodes the library stopped, paused or cut off, for messages ("node 1 (stopped)"), or "none"."""
+        down = [f"node {i} ({'cut off' if n.cut and n.expected is NodeState.RUNNING else n.expected})"
+                for i, n in self.nodes.items() if n.expected is not NodeState.RUNNING or n.cut]
+        return ", ".join(down) or "none"
 
     def trusted_broker_ids(self) -> list[int]:
         """Brokers the library can ask about the cluster: running and not cut off the network.
@@ -70,15 +84,47 @@ class Cluster:
         A broker cut off from clients does not answer; one cut off from its peers
         answers with a stale view (a cut-off leader still calls itself the leader).
         """
-        return [n.node_id for n in self.brokers if n.expected == "running" and not n.cut]
+        return [n.node_id for n in self.brokers if n.expected is NodeState.RUNNING and not n.cut]
 
     def partition_states(self, topic: str, timeout: float) -> "list[PartitionState] | None":
         """Who leads each partition of ``topic``, as a broker that is not cut off sees it."""
         return partition_states(self.connection, topic, timeout, ask=self.trusted_broker_ids())
 
+    def wait_for_serving_leaders(self, topic: str, deadline: float, timeout: float) -> list[PartitionState]:
+        """Wait until every partition of ``topic`` has a leader on a node the library keeps running.
+
+        Right after a kill the metadata still names the dead leader until the
+        controller fences it; a partition whose replicas are all down has none.
+        Fails at ``deadline`` naming the partitions without one and the nodes down.
+        """
+        running = set(self.trusted_broker_ids())
+        last_error = ""
+        while True:
+            try:
+                states = self.partition_states(topic, min(10.0, max(0.5, deadline - time.monotonic())))
+            except KafkaPersistenceError as error:  # no broker answered this time; the deadline bounds it
+                states, last_error = [], str(error)
+            else:
+                if states is None:
+                    raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {self.bootstrap}.")
+                leaderless = [s for s in states if s.leader not in running]
+                if not leaderless:
+                    return states
+            if time.monotonic() >= deadline:
+                if not states:
+                    raise KafkaPersistenceError(
+                        f"No broker said who leads the partitions of '{topic}' within {timeout:g} s (nodes down: "
+                        f"{self.down_nodes()}): {last_error}")
+                said = "; ".join(f"{s.topic}-{s.partition} (leader {s.leader if s.leader >= 0 else 'none'}, "
+                                 f"replicas {list(s.replicas)}, ISR {list(s.isr)})" for s in leaderless[:5])
+                raise KafkaPersistenceError(
+                    f"No partition leader that serves after {timeout:g} s for {said}; nodes down: "
+                    f"{self.down_nodes()}. Start or resume them ('Start Broker', 'Resume Broker') to read it back.")
+            time.sleep(0.25)
+
     def broker_addresses(self) -> dict[int, str]:
         """Node id -> advertised client address of the brokers the library keeps up."""
-        return {n.node_id: n.address for n in self.brokers if n.expected == "running"}
+        return {n.node_id: n.address for n in self.brokers if n.expected is NodeState.RUNNING}
 
     def remove(self) -> list[str]:
         """Let go of the cluster; return what could not be cleaned up (normally nothing)."""
@@ -105,18 +151,55 @@ class Cluster:
                              stop_seconds=stopped_at - down_at, downtime_seconds=up_at - down_at,
                              recovery_seconds=up_at - started_at, down_at=down_at, up_at=up_at)
 
-    def stop(self, node_ids: list[int], mode: StopMode, stop_timeout: float) -> dict[int, int]:
-        """Take the nodes down and leave them down; return each exit code."""
+    def stop(self, node_ids: list[int], mode: StopMode, stop_timeout: float, role: str = "") -> dict[int, int]:
+        """Take the nodes down and leave them down; return each exit code. ``role``: what they were chosen as."""
+        self._remember(node_ids, role)
         return self._each([self.nodes[i] for i in node_ids], lambda node: node.stop(mode, stop_timeout))
 
     def start_again(self, node_ids: list[int], timeout: float) -> float:
         """Start stopped nodes again and wait until the cluster serves; return the seconds that took."""
         started_at, wall_clock = time.monotonic(), time.time()
         self._each([self.nodes[i] for i in node_ids], self._start_again)
+        self._forget(node_ids)
         self.wait_ready(timeout, f"start of node {', '.join(map(str, node_ids))}", node_ids, wall_clock)
         return time.monotonic() - started_at
 
-    def _start_again(self, node: Node) -> None:
+    def pause(self, node_ids: list[int], role: str = "") -> None:
+        """Freeze the nodes (every process) until :meth:`resume`."""
+        self._remember(node_ids, role)
+        for node_id in node_ids:
+            self.nodes[node_id].pause()
+
+    def resume(self, node_ids: list[int], timeout: float) -> float:
+        """Unfreeze paused nodes and wait until the cluster serves; return the seconds that took."""
+        started_at, wall_clock = time.monotonic(), time.time()
+        for node_id in node_ids:
+            self.nodes[node_id].unpause()
+        self._forget(node_ids)
+        self.wait_ready(timeout, f"resume of node {', '.join(map(str, node_ids))}", node_ids, wall_clock)
+        return time.monotonic() - started_at
+
+    def mark_cut(self, node_ids: list[int], cut: bool) -> None:
+        """Record that network rules cut the nodes off (or no longer do): cut-off brokers are not asked."""
+        for node_id in node_ids:
+            self.nodes[node_id].cut = cut
+
+    def faulted_by_role(self, role: str, state: NodeState) -> list[int]:
+        """Nodes in ``state`` that a fault chose as ``role`` (e.g. "controller", "leader of orders-0")."""
+        return [i for i in self.in_state(state) if self.faulted_as.get(i) == role]
+
+    def _remember(self, node_ids: list[int], role: str) -> None:
+        for node_id in node_ids:
+            if role:
+                self.faulted_as[node_id] = role
+            else:
+                self.faulted_as.pop(node_id, None)
+
+    def _forget(self, node_ids: list[int]) -> None:
+        for node_id in node_ids:
+            self.faulted_as.pop(node_id, None)
+
+    def _start_again(self, node: ClusterNode) -> None:
         try:
             node.start()
         except PortTaken as taken:
@@ -126,7 +209,7 @@ class Cluster:
             ) from None
 
     @staticmethod
-    def _each(nodes: list[Node], action) -> dict:
+    def _each(nodes: list[ClusterNode], action) -> dict:
         """Apply ``action`` to every node at once; node id -> its result."""
         if len(nodes) == 1:
             return {nodes[0].node_id: action(nodes[0])}
@@ -163,13 +246,13 @@ class Cluster:
         node, state = down
         return f"the container {node.name} (node {node.node_id}) {state.describe()}"
 
-    def down_node(self) -> "tuple[Node, ContainerState] | None":
+    def down_node(self) -> "tuple[ClusterNode, ContainerState] | None":
         """The first node that is not in the state the library left it in, with Docker's view of it."""
         for node in self.nodes.values():
-            if node.expected == "stopped":
+            if node.expected is NodeState.STOPPED:
                 continue
             state = node.state()
-            if state.status != ("paused" if node.expected == "paused" else "running"):
+            if state.status != node.expected:
                 return node, state
         return None
 

@@ -41,6 +41,20 @@ class StopMode(enum.Enum):
         return by_value(cls, value, "Unknown restart mode")
 
 
+class NodeState(enum.StrEnum):
+    """What the library last did to a node, and so what it expects Docker (or the driver) to show."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+    PAUSED = "paused"
+
+    @property
+    def undo(self) -> str:
+        """The keyword that brings a node in this state back."""
+        return {NodeState.STOPPED: "'Start Broker' starts it", NodeState.PAUSED: "'Resume Broker' resumes it",
+                NodeState.RUNNING: "it is running"}[self]
+
+
 class PortTaken(Exception):
     """Docker could not publish the node's host port: another process holds it."""
 
@@ -85,7 +99,7 @@ class Node:
         self.image = image
         self.client_port = client_port
         self.options = options
-        self.expected = "running"  # what the library last did to it: running | stopped | paused
+        self.expected = NodeState.RUNNING  # what the library last did to it
         self.cut = False  # Isolate Broker's rules in its namespace, until Heal Network
 
     @property
@@ -135,7 +149,7 @@ class Node:
             raise KafkaPersistenceError(
                 f"Docker could not start {self.name} ({self.image}): {error.explanation or first_line(error)}"
             ) from None
-        self.expected = "running"
+        self.expected = NodeState.RUNNING
 
     def stop(self, mode: StopMode, stop_timeout: float) -> int:
         """Bring the node down in ``mode`` and return the exit code once the container has stopped."""
@@ -155,18 +169,18 @@ class Node:
             raise KafkaPersistenceError(
                 f"{self.name} did not stop within {stop_timeout + STOP_WAIT_MARGIN_SECONDS:g} s after {mode.value}."
             ) from None
-        self.expected = "stopped"
+        self.expected = NodeState.STOPPED
         return int(result.get("StatusCode", -1))
 
     def pause(self) -> None:
         with self._gone_is_one_line("pause"):
             self._container.pause()
-        self.expected = "paused"
+        self.expected = NodeState.PAUSED
 
     def unpause(self) -> None:
         with self._gone_is_one_line("resume"):
             self._container.unpause()
-        self.expected = "running"
+        self.expected = NodeState.RUNNING
 
     @contextlib.contextmanager
     def _gone_is_one_line(self, action: str, dead_is_gone: bool = True):

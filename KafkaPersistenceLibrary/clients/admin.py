@@ -10,6 +10,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NodeNotReadyError, TopicAlreadyExistsError
 
 from ..errors import KafkaPersistenceError
+from .client_errors import is_retriable
 from .connection import Connection
 from .kafka_python_fix import metadata_from
 from .quiet import quiet_kafka_client_logs
@@ -39,11 +40,13 @@ def admin_client(connection: Connection, timeout: float) -> KafkaAdminClient:
 
 
 def with_admin(connection: Connection, timeout: float, request):
-    """Run ``request(admin)`` on a fresh kafka-python admin client, again while a node refuses connections.
+    """Run ``request(admin)`` on a fresh kafka-python admin client, again while the cluster settles.
 
     kafka-python 3.0 sends a request to a node it picks among those the metadata
     names, a broker that was just killed included; it then fails at once with a
     connection error instead of trying another node. A new attempt picks again.
+    Other retriable errors (a request timed out, no leader or controller yet) are
+    asked again too, until ``timeout``.
     """
     deadline = time.monotonic() + timeout
     with quiet_kafka_client_logs():
@@ -51,8 +54,8 @@ def with_admin(connection: Connection, timeout: float, request):
             admin = admin_client(connection, max(0.5, deadline - time.monotonic()))
             try:
                 return request(admin)
-            except (KafkaConnectionError, NodeNotReadyError):
-                if time.monotonic() >= deadline:
+            except KafkaError as error:
+                if not is_retriable(error) or time.monotonic() >= deadline:
                     raise
                 time.sleep(RETRY_PAUSE_SECONDS)
             finally:
@@ -65,9 +68,17 @@ def create_topic(connection: Connection, name: str, partitions: int, replication
     if partitions < 1:
         raise KafkaPersistenceError(f"Invalid partitions {partitions}: a topic needs at least 1.")
     new_topic = NewTopic(name, partitions, replication_factor, topic_configs={k: str(v) for k, v in config.items()})
+    attempts = []
+
+    def create(admin):
+        attempts.append(1)
+        admin.create_topics([new_topic], timeout_ms=int(timeout * 1000))
+
     try:
-        with_admin(connection, timeout, lambda admin: admin.create_topics([new_topic], timeout_ms=int(timeout * 1000)))
+        with_admin(connection, timeout, create)
     except TopicAlreadyExistsError:
+        if len(attempts) > 1:
+            return  # an earlier attempt made it, though its answer was lost to a fault
         raise KafkaPersistenceError(f"Topic '{name}' already exists: use a new name or reuse it as it is.") from None
     except KafkaError as error:
         raise KafkaPersistenceError(f"Creating topic '{name}' failed: {broker_reason(error)}") from None

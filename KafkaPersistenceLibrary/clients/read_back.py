@@ -7,7 +7,10 @@ from collections.abc import Iterator
 import confluent_kafka
 
 from ..errors import KafkaPersistenceError
+from .client_errors import is_retriable, reason, retrying
 from .connection import Connection
+
+REQUEST_SECONDS = 5.0  # one metadata or offsets request; retried within the read's own timeout
 
 
 def read_back(connection: Connection, topic: str, min_end_offsets: dict[int, int], timeout: float
@@ -18,6 +21,9 @@ def read_back(connection: Connection, topic: str, min_end_offsets: dict[int, int
     If the broker's end stays below an acknowledged offset until the deadline, the
     read stops there and the verdict counts what is missing as lost; a read that did
     not even reach the broker's end is an error (no verdict from half a topic).
+    What a settling cluster answers for a while (no leader yet, the new leader's high
+    watermark not caught up, a broker handle gone with its broker) is asked again
+    until the deadline.
 
     Uses confluent-kafka (librdkafka) rather than kafka-python: record decoding is
     what bounds verification, and it measured ~1.7x faster here (benchmarks/).
@@ -33,23 +39,24 @@ def read_back(connection: Connection, topic: str, min_end_offsets: dict[int, int
         "log_level": 2,
     }))
     try:
-        partitions = _partitions(consumer, topic, connection.bootstrap, timeout)
-        ends = {p: _end_offset(consumer, topic, p, timeout) for p in partitions}
+        partitions = _partitions(consumer, topic, connection.bootstrap, deadline, timeout)
+        ends = {p: _end_offset(consumer, topic, p, deadline, timeout) for p in partitions}
         target = {p: max(ends[p], min_end_offsets.get(p, 0)) for p in partitions}
         position = dict.fromkeys(partitions, 0)
         consumer.assign([confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
                          for p in partitions])
         pending = {p for p in partitions if target[p] > 0}
-        settled = _SettledEnds(consumer, topic, ends)
+        settled = _SettledEnds(consumer, topic, ends, deadline, timeout)
         while pending:
             if time.monotonic() > deadline:
                 _give_up_or_stop(consumer, topic, pending, position, target, timeout)
                 return
             for message in consumer.consume(num_messages=10000, timeout=0.5):
                 if message.error() is not None:
-                    if message.error().code() == confluent_kafka.KafkaError._PARTITION_EOF:
-                        continue
-                    raise KafkaPersistenceError(f"Reading '{topic}' back failed: {message.error().str()}")
+                    if message.error().code() == confluent_kafka.KafkaError._PARTITION_EOF or is_retriable(
+                            message.error()):
+                        continue  # the consumer fetches again by itself; the deadline bounds it
+                    raise KafkaPersistenceError(f"Reading '{topic}' back failed: {reason(message.error())}.")
                 partition, offset = message.partition(), message.offset()
                 position[partition] = offset + 1
                 yield partition, offset, message.value()
@@ -69,8 +76,8 @@ class _SettledEnds:
 
     SETTLE_SECONDS = 5.0
 
-    def __init__(self, consumer, topic: str, ends: dict[int, int]):
-        self._consumer, self._topic = consumer, topic
+    def __init__(self, consumer, topic: str, ends: dict[int, int], deadline: float, timeout: float):
+        self._consumer, self._topic, self._deadline, self._timeout = consumer, topic, deadline, timeout
         now = time.monotonic()
         self._end = {p: (end, now, now) for p, end in ends.items()}  # end, unchanged since, last asked
 
@@ -80,7 +87,7 @@ class _SettledEnds:
             return False  # records the broker has are still to read
         now = time.monotonic()
         if now - asked >= 1.0:
-            latest = _end_offset(self._consumer, self._topic, partition, 5)
+            latest = _end_offset(self._consumer, self._topic, partition, self._deadline, self._timeout)
             if latest != end:
                 self._end[partition] = (latest, now, now)
                 return False
@@ -88,25 +95,42 @@ class _SettledEnds:
         return now - since >= self.SETTLE_SECONDS
 
 
-def _partitions(consumer, topic: str, bootstrap: str, timeout: float) -> list[int]:
+def _partitions(consumer, topic: str, bootstrap: str, deadline: float, timeout: float) -> list[int]:
+    def ask():
+        return consumer.list_topics(topic, timeout=_request_budget(deadline)).topics.get(topic)
+
     try:
-        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        metadata = retrying(ask, deadline)
     except confluent_kafka.KafkaException as error:
-        raise KafkaPersistenceError(f"Reading '{topic}' back from {bootstrap} failed: {error}") from None
+        raise KafkaPersistenceError(f"Reading '{topic}' back from {bootstrap} failed within {timeout:g} s: "
+                                    f"{reason(error)}.") from None
     if metadata is None or metadata.error is not None or not metadata.partitions:
         raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {bootstrap}: nothing to verify.")
     return sorted(metadata.partitions)
 
 
-def _end_offset(consumer, topic: str, partition: int, timeout: float) -> int:
-    _, high = consumer.get_watermark_offsets(confluent_kafka.TopicPartition(topic, partition), timeout=timeout)
-    return high
+def _end_offset(consumer, topic: str, partition: int, deadline: float, timeout: float) -> int:
+    """The partition's end (high watermark), asked again while the cluster settles, until ``deadline``."""
+    def ask():
+        return consumer.get_watermark_offsets(confluent_kafka.TopicPartition(topic, partition),
+                                              timeout=_request_budget(deadline))[1]
+
+    try:
+        return retrying(ask, deadline)
+    except confluent_kafka.KafkaException as error:
+        raise KafkaPersistenceError(f"Reading '{topic}' back: the end of partition {topic}-{partition} could not "
+                                    f"be read within {timeout:g} s: {reason(error)}.") from None
+
+
+def _request_budget(deadline: float) -> float:
+    return max(0.5, min(REQUEST_SECONDS, deadline - time.monotonic()))
 
 
 def _give_up_or_stop(consumer, topic, pending, position, target, timeout) -> None:
     """At the deadline: fine if we read all the broker has (the rest is lost); else an error."""
     short = {p: target[p] - position[p] for p in pending}
-    unread = [p for p in pending if position[p] < _end_offset(consumer, topic, p, 10)]
+    grace = time.monotonic() + 10  # the deadline has passed: one last, bounded look at each end
+    unread = [p for p in pending if position[p] < _end_offset(consumer, topic, p, grace, timeout)]
     if unread:
         raise KafkaPersistenceError(
             f"Reading '{topic}' back did not reach the broker's end within {timeout:g} s; "

@@ -157,6 +157,13 @@ class SendHistory:
         part, off = self.partition, self.offset
         return ((seq, part[seq], off[seq]) for seq in self.seqs(ACKED))
 
+    def acked_ends(self) -> dict[int, int]:
+        """Partition -> one past its highest acknowledged offset: how far a read-back must get."""
+        ends: dict[int, int] = {}
+        for _, partition, offset in self.acked_records():
+            ends[partition] = max(ends.get(partition, 0), offset + 1)
+        return ends
+
     def send_times(self, outcome: int) -> list[float]:
         """Send times of the sends with ``outcome`` (for marking failures on a timeline)."""
         sent = self.sent_at

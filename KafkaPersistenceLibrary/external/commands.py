@@ -19,7 +19,7 @@ import time
 from robot.api import logger
 
 from ..broker.environment import NodeSpec
-from ..broker.node import ContainerState, StopMode
+from ..broker.node import ContainerState, NodeState, StopMode
 from ..errors import KafkaPersistenceError
 
 ACTIONS = {
@@ -83,7 +83,7 @@ class CommandNode:
         self.spec = NodeSpec(node_id, "broker", address.rsplit(":", 1)[0])
         self.address = address
         self.commands = commands
-        self.expected = "running"
+        self.expected = NodeState.RUNNING
         self.cut = False
         self._restarted_itself = False
 
@@ -103,7 +103,7 @@ class CommandNode:
         else:
             code = self._run("stop" if mode is StopMode.GRACEFUL else "kill")
             self._restarted_itself = self.commands.get("start") is None
-        self.expected = "stopped"
+        self.expected = NodeState.STOPPED
         return code
 
     def start(self) -> None:
@@ -112,19 +112,19 @@ class CommandNode:
         self._restarted_itself = False
         if self.commands.get("ready"):
             self._run("ready")
-        self.expected = "running"
+        self.expected = NodeState.RUNNING
 
     def pause(self) -> None:
         self._run("pause")
-        self.expected = "paused"
+        self.expected = NodeState.PAUSED
 
     def unpause(self) -> None:
         self._run("resume")
-        self.expected = "running"
+        self.expected = NodeState.RUNNING
 
     def state(self) -> ContainerState:
         """What the library did last: commands cannot be asked whether a node crashed."""
-        return ContainerState({"stopped": "exited"}.get(self.expected, self.expected))
+        return ContainerState({NodeState.STOPPED: "exited"}.get(self.expected, str(self.expected)))
 
     def logs(self, tail: "int | None" = None, since: "float | None" = None) -> str:
         if not self.commands.get("logs"):

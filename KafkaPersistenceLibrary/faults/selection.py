@@ -23,6 +23,7 @@ class Selection:
 
     node_ids: list[int]
     how: str
+    role: str = ""  # what the nodes were chosen as ("controller", "leader of orders-0"), "" for ids, all, random
 
     @property
     def target(self) -> str:
@@ -72,18 +73,20 @@ def select(selector: "int | str | None", broker_ids: list[int], controller_ids: 
                                    f"seed={seed} to repeat the choices)")
     if choice == "controller":
         chosen = active_controller()
-        return Selection([chosen], f"the active controller, node {chosen}")
+        return Selection([chosen], f"the active controller, node {chosen}", "controller")
     state = partition()
     if choice == "leader":
         if state.leader < 0:
             raise KafkaPersistenceError(
                 f"Partition {state.topic}-{state.partition} has no leader now (replicas {list(state.replicas)}, "
                 f"ISR {list(state.isr)}): name a node id instead.")
-        return Selection([state.leader], f"the leader of {state.topic}-{state.partition}, node {state.leader}")
+        return Selection([state.leader], f"the leader of {state.topic}-{state.partition}, node {state.leader}",
+                         role_name("leader", state.topic, state.partition))
     followers = [r for r in state.replicas if r != state.leader]
     if followers and choice == "followers":
         return Selection(followers, f"the followers of {state.topic}-{state.partition}, nodes "
-                                    f"{', '.join(map(str, followers))} (leader {state.leader})")
+                                    f"{', '.join(map(str, followers))} (leader {state.leader})",
+                         role_name("followers", state.topic, state.partition))
     if not followers:
         raise KafkaPersistenceError(
             f"Partition {state.topic}-{state.partition} has no follower (replicas {list(state.replicas)}): "
@@ -91,7 +94,20 @@ def select(selector: "int | str | None", broker_ids: list[int], controller_ids: 
     in_sync = [r for r in followers if r in state.isr]
     chosen = (in_sync or followers)[0]
     return Selection([chosen], f"a follower of {state.topic}-{state.partition}, node {chosen} "
-                               f"(leader {state.leader}, ISR {list(state.isr)})")
+                               f"(leader {state.leader}, ISR {list(state.isr)})",
+                     role_name("follower", state.topic, state.partition))
+
+
+def role_name(selector: str, topic: "str | None", partition: int) -> str:
+    """How a fault remembers the role it chose a node for: "controller", "leader of orders-0", ...
+
+    ``follower`` and ``followers`` are remembered alike, so either finds the nodes again.
+    """
+    if selector == "controller":
+        return "controller"
+    if selector in ("leader", "follower", "followers"):
+        return f"{'leader' if selector == 'leader' else 'follower'} of {topic}-{partition}"
+    return ""
 
 
 def _ids(ids: list[int]) -> str:

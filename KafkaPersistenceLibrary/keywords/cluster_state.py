@@ -4,14 +4,15 @@ import time
 from datetime import timedelta
 
 from robot.api import logger
-from robot.api.deco import keyword
 from robot.utils import DotDict
 
+from ..broker.node import NodeState
 from ..clients.admin import PartitionState
 from ..clients.records import validate_topic
 from ..errors import KafkaPersistenceError
 from ..timeouts import to_seconds
 from .context import LibraryContext
+from .one_line import keyword
 from .targets import METADATA_TIMEOUT_SECONDS
 
 POLL_SECONDS = 0.25
@@ -100,7 +101,7 @@ class ClusterStateKeywords:
     def _running(self, node_id: int) -> bool:
         """A leader on a node the library stopped or paused is one the cluster has not replaced yet."""
         node = self.ctx.require_cluster(alive=False).nodes.get(node_id)
-        return node is None or node.expected == "running"
+        return node is None or node.expected is NodeState.RUNNING
 
     def _state(self, topic: str, partition: int) -> PartitionState:
         validate_topic(topic)

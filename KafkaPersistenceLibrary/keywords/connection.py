@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from robot.api import logger
-from robot.api.deco import keyword
 from robot.api.types import Secret
 from robot.utils import DotDict
 
@@ -13,6 +12,7 @@ from ..external.connected import DRIVERS, ConnectedCluster
 from ..security.settings import ClientSecurity
 from ..timeouts import to_seconds
 from .context import LibraryContext
+from .one_line import keyword
 
 
 class ConnectionKeywords:

@@ -4,18 +4,18 @@ import time
 from datetime import timedelta
 
 from robot.api import logger
-from robot.api.deco import keyword
 from robot.utils import DotDict
 
 from ..broker.cluster import Cluster
-from ..broker.node import StopMode
+from ..broker.node import NodeState, StopMode
 from ..durability.run import faults_marked
 from ..errors import KafkaPersistenceError
 from ..faults import network
 from ..faults.network import CutFrom
 from ..timeouts import to_seconds
 from .context import LibraryContext
-from .targets import METADATA_TIMEOUT_SECONDS, select_nodes
+from .one_line import keyword
+from .targets import METADATA_TIMEOUT_SECONDS, nodes_to_undo, require_state, select_nodes
 
 
 class FaultKeywords:
@@ -66,7 +66,7 @@ class FaultKeywords:
         cluster = self.ctx.require_cluster()
         _require_power_loss(cluster, mode)
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
-        self._require_expected(cluster, selection.node_ids, "running", "Restart Broker")
+        require_state(cluster, selection.node_ids, NodeState.RUNNING, "Restart Broker")
         settings = self.ctx.settings
         with faults_marked(list(self.ctx.runs.values()), mode.value, selection.target, time.monotonic):
             report = cluster.restart(selection.node_ids, mode, seconds, settings.restart_timeout,
@@ -108,9 +108,9 @@ class FaultKeywords:
         cluster = self.ctx.require_cluster()
         _require_power_loss(cluster, mode)
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
-        self._require_expected(cluster, selection.node_ids, "running", "Stop Broker")
+        require_state(cluster, selection.node_ids, NodeState.RUNNING, "Stop Broker")
         began = time.monotonic()
-        exit_codes = cluster.stop(selection.node_ids, mode, self.ctx.settings.stop_timeout)
+        exit_codes = cluster.stop(selection.node_ids, mode, self.ctx.settings.stop_timeout, selection.role)
         for node_id in selection.node_ids:
             self.ctx.open_faults.begin(f"node {node_id}", list(self.ctx.runs.values()), mode.value,
                                        f"node {node_id}", began)
@@ -119,17 +119,25 @@ class FaultKeywords:
         return DotDict(node=_one_or_all(selection.node_ids), exit_code=_one_or_all(list(exit_codes.values())))
 
     @keyword(tags=["faults"])
-    def start_broker(self, broker: "int | str | None" = None) -> DotDict:
-        """Starts stopped node(s) again (a node id, or ``all`` for every stopped node) and waits until served.
+    def start_broker(self, broker: "int | str | None" = None, topic: "str | None" = None,
+                     partition: int = 0) -> DotDict:
+        """Starts stopped node(s) again and waits until the cluster serves.
 
-        Returns ``node`` and ``recovery`` (seconds from the start until the
-        cluster served again).
+        Without ``broker`` (or with ``all``) every stopped node starts. A node
+        id starts that node; a role (``leader`` of ``topic``, ``controller``,
+        ...) starts the node `Stop Broker` stopped as that role, even when the
+        cluster has given the role to another node meanwhile. Returns ``node``
+        and ``recovery`` (seconds from the start until the cluster served again).
 
         | `Stop Broker`    broker=2
         | `Start Broker`    broker=2
+        | `Stop Broker`    broker=leader    topic=orders    mode=kill
+        | `Start Broker`    broker=leader    topic=orders    # the old leader, not the new one
+        | `Start Broker`    # every stopped node
         """
         cluster = self.ctx.require_cluster()
-        node_ids = self._nodes_to_undo(cluster, broker, "stopped", "Start Broker", "Stop Broker")
+        node_ids = nodes_to_undo(self.ctx, cluster, broker, topic, partition, NodeState.STOPPED, "Start Broker",
+                                 "Stop Broker")
         recovery = cluster.start_again(node_ids, self.ctx.settings.restart_timeout)
         ended = time.monotonic()
         for node_id in node_ids:
@@ -153,37 +161,41 @@ class FaultKeywords:
         """
         cluster = self.ctx.require_cluster()
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
-        self._require_expected(cluster, selection.node_ids, "running", "Pause Broker")
+        require_state(cluster, selection.node_ids, NodeState.RUNNING, "Pause Broker")
         began = time.monotonic()
+        cluster.pause(selection.node_ids, selection.role)
         for node_id in selection.node_ids:
-            cluster.nodes[node_id].pause()
             self.ctx.open_faults.begin(f"node {node_id}", list(self.ctx.runs.values()), "pause",
                                        f"node {node_id}", began)
         logger.info(f"Paused {selection.target}.")
         return DotDict(node=_one_or_all(selection.node_ids))
 
     @keyword(tags=["faults"])
-    def resume_broker(self, broker: "int | str | None" = None) -> DotDict:
-        """Resumes paused node(s) (a node id, or ``all``) and waits until the cluster serves again.
+    def resume_broker(self, broker: "int | str | None" = None, topic: "str | None" = None,
+                      partition: int = 0) -> DotDict:
+        """Resumes paused node(s) and waits until the cluster serves again.
 
+        Without ``broker`` (or with ``all``) every paused node resumes. A role
+        (``controller``, ``leader`` of ``topic``, ...) resumes the node `Pause
+        Broker` paused as that role: a cluster whose only controller is paused
+        cannot say who its controller is, and a paused leader is soon replaced.
         Returns ``node`` and ``recovery`` (seconds until served).
 
         | `Pause Broker`    broker=1
         | `Resume Broker`    broker=1
+        | `Pause Broker`    broker=controller
+        | `Resume Broker`    broker=controller
+        | `Resume Broker`    # every paused node
         """
         cluster = self.ctx.require_cluster()
-        node_ids = self._nodes_to_undo(cluster, broker, "paused", "Resume Broker", "Pause Broker")
-        started, wall_clock = time.monotonic(), time.time()
-        for node_id in node_ids:
-            cluster.nodes[node_id].unpause()
-        cluster.wait_ready(self.ctx.settings.restart_timeout, f"resume of node {', '.join(map(str, node_ids))}",
-                           node_ids, wall_clock)
+        node_ids = nodes_to_undo(self.ctx, cluster, broker, topic, partition, NodeState.PAUSED, "Resume Broker",
+                                 "Pause Broker")
+        recovery = cluster.resume(node_ids, self.ctx.settings.restart_timeout)
         ended = time.monotonic()
         for node_id in node_ids:
             self.ctx.open_faults.end(f"node {node_id}", ended)
-        logger.info(f"Resumed node(s) {', '.join(map(str, node_ids))}; the cluster served after "
-                    f"{ended - started:.2f} s.")
-        return DotDict(node=_one_or_all(node_ids), recovery=round(ended - started, 3))
+        logger.info(f"Resumed node(s) {', '.join(map(str, node_ids))}; the cluster served after {recovery:.2f} s.")
+        return DotDict(node=_one_or_all(node_ids), recovery=round(recovery, 3))
 
     @keyword(tags=["faults", "network"])
     def isolate_broker(self, broker: "int | str | None" = None, topic: "str | None" = None, partition: int = 0,
@@ -219,13 +231,13 @@ class FaultKeywords:
                 "A single node has no other node to be cut off from: start Kafka with brokers=3, or isolate it "
                 "from=clients.")
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
-        self._require_expected(cluster, selection.node_ids, "running", "Isolate Broker")
+        require_state(cluster, selection.node_ids, NodeState.RUNNING, "Isolate Broker")
         began = time.monotonic()
         added = 0
         for node_id in selection.node_ids:
             peers = [cluster.nodes[i].ip_address(cluster.network_name) for i in cluster.nodes if i != node_id]
             added += len(network.isolate(cluster.nodes[node_id], cut_from, peers))
-            cluster.nodes[node_id].cut = True
+            cluster.mark_cut([node_id], True)
         self.ctx.open_faults.begin("network", list(self.ctx.runs.values()), "isolate",
                                    f"{selection.target} from {cut_from.value}", began)
         logger.info(f"Isolated {selection.target} from {cut_from.value} ({added} iptables rules in its namespace).")
@@ -249,35 +261,13 @@ class FaultKeywords:
         started, wall_clock = time.monotonic(), time.time()
         for node_id in healed:
             network.heal(cluster.nodes[node_id])
-            cluster.nodes[node_id].cut = False
+            cluster.mark_cut([node_id], False)
         cluster.wait_ready(self.ctx.settings.restart_timeout, "healing the network", healed, wall_clock)
         ended = time.monotonic()
         self.ctx.open_faults.end("network", ended)
         logger.info(f"Healed the network of node(s) {', '.join(map(str, healed))}; the cluster served after "
                     f"{ended - started:.2f} s.")
         return DotDict(nodes=healed, recovery=round(ended - started, 3))
-
-    def _nodes_to_undo(self, cluster: Cluster, broker: "int | str | None", state: str, keyword_name: str,
-                       cause: str) -> list[int]:
-        """The nodes ``keyword_name`` acts on: ``all`` (or the only node) means every one in ``state``."""
-        if str(broker).strip().lower() == "all" or (broker is None and len(cluster.nodes) == 1):
-            node_ids = [n.node_id for n in cluster.nodes.values() if n.expected == state]
-            if not node_ids:
-                raise KafkaPersistenceError(f"No node is {state}: '{keyword_name}' undoes what '{cause}' did.")
-            return node_ids
-        node_ids = select_nodes(self.ctx, cluster, broker, None, 0).node_ids
-        self._require_expected(cluster, node_ids, state, keyword_name)
-        return node_ids
-
-    @staticmethod
-    def _require_expected(cluster: Cluster, node_ids: list[int], wanted: str, keyword_name: str) -> None:
-        advice = {"stopped": "'Start Broker' starts it", "paused": "'Resume Broker' resumes it",
-                  "running": "it is running"}
-        for node_id in node_ids:
-            state = cluster.nodes[node_id].expected
-            if state != wanted:
-                raise KafkaPersistenceError(
-                    f"'{keyword_name}' on node {node_id}, which is {state}, not {wanted}: {advice[state]}.")
 
     @staticmethod
     def _leader(cluster: Cluster, topic: str, partition: int) -> int:

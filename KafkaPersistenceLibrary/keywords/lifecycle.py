@@ -1,7 +1,6 @@
 """Keywords that start and stop the cluster and tell what it is."""
 
 from robot.api import logger
-from robot.api.deco import keyword
 from robot.utils import DotDict
 
 from ..broker.environment import Topology
@@ -10,6 +9,7 @@ from ..broker.own import MAX_BROKERS, MAX_CONTROLLERS, ClusterSpec, OwnCluster
 from ..errors import KafkaPersistenceError
 from ..security.broker import SECURITY_CHOICES
 from .context import LibraryContext
+from .one_line import keyword
 from .targets import node_for
 
 

@@ -4,7 +4,6 @@ import time
 from datetime import timedelta
 
 from robot.api import logger
-from robot.api.deco import keyword
 from robot.utils import DotDict
 
 from ..clients.admin import create_topic, partition_states, why_not_acknowledged
@@ -17,6 +16,7 @@ from ..errors import KafkaPersistenceError, VerificationFailed
 from ..text import shown
 from ..timeouts import to_seconds
 from .context import LibraryContext
+from .one_line import keyword
 from .targets import METADATA_TIMEOUT_SECONDS
 
 RETRY_PAUSE_SECONDS = 0.2

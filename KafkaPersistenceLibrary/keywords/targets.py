@@ -3,11 +3,12 @@
 from robot.api import logger
 
 from ..broker.cluster import Cluster
-from ..broker.node import Node
+from ..broker.interface import ClusterNode
+from ..broker.node import NodeState
 from ..clients.admin import active_controller
 from ..clients.records import validate_topic
 from ..errors import KafkaPersistenceError
-from ..faults.selection import Selection, parse, select
+from ..faults.selection import ROLES, Selection, parse, role_name, select
 from .context import LibraryContext
 
 METADATA_TIMEOUT_SECONDS = 10.0
@@ -41,7 +42,52 @@ def select_nodes(ctx: LibraryContext, cluster: Cluster, broker: "int | str | Non
     return selection
 
 
-def node_for(cluster: Cluster, broker: "int | str | None") -> Node:
+def nodes_to_undo(ctx: LibraryContext, cluster: Cluster, broker: "int | str | None", topic: "str | None",
+                  partition: int, state: NodeState, keyword_name: str, cause: str) -> list[int]:
+    """The nodes ``keyword_name`` brings back from ``state``, resolved without asking the cluster where possible.
+
+    No ``broker`` (or ``all``) means every node in ``state``. A role (``controller``,
+    ``leader`` of ``topic``, ...) means the node the library put in ``state`` as that
+    role: the cluster may not be able to say who held it (its only controller is
+    the paused one), or may name the node's successor by now. Only when no node was
+    faulted as that role is the cluster asked.
+    """
+    choice = parse(broker)
+    if choice is None or choice == "all":
+        node_ids = cluster.in_state(state)
+        if not node_ids:
+            raise KafkaPersistenceError(f"No node is {state}: '{keyword_name}' undoes what '{cause}' did.")
+        return node_ids
+    if isinstance(choice, str) and choice in ROLES:
+        role = role_name(choice, topic, partition)
+        remembered = cluster.faulted_by_role(role, state) if role else []
+        if remembered:
+            logger.info(f"broker={broker}: node(s) {', '.join(map(str, remembered))}, {state} as the {role}.")
+            return remembered
+        try:
+            node_ids = select_nodes(ctx, cluster, broker, topic, partition).node_ids
+        except KafkaPersistenceError as error:
+            waiting = cluster.in_state(state)
+            raise KafkaPersistenceError(
+                f"{str(error).rstrip('.')}; and no node was {state} as the {role or choice}: name one by id "
+                f"({', '.join(map(str, waiting)) or 'none is ' + str(state)}), or leave broker= out to "
+                f"bring back every {state} node.") from None
+    else:
+        node_ids = select_nodes(ctx, cluster, broker, topic, partition).node_ids
+    require_state(cluster, node_ids, state, keyword_name)
+    return node_ids
+
+
+def require_state(cluster: Cluster, node_ids: list[int], wanted: NodeState, keyword_name: str) -> None:
+    """One line when a node is not in the state ``keyword_name`` acts on."""
+    for node_id in node_ids:
+        state = cluster.nodes[node_id].expected
+        if state is not wanted:
+            raise KafkaPersistenceError(
+                f"'{keyword_name}' on node {node_id}, which is {state}, not {wanted}: {state.undo}.")
+
+
+def node_for(cluster: Cluster, broker: "int | str | None") -> ClusterNode:
     """The node with id ``broker`` (the only one when there is one)."""
     choice = parse(broker)
     if choice is None and len(cluster.nodes) == 1:

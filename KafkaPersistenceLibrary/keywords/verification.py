@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 from robot.api import logger
-from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 from robot.utils import DotDict
 
@@ -19,6 +18,7 @@ from ..durability.report import embed_png_html, timeline_png, verdict_html
 from ..errors import KafkaPersistenceError, VerificationFailed
 from ..timeouts import to_seconds
 from .context import LibraryContext
+from .one_line import keyword
 
 BACKGROUND_MAX_SECONDS = 3600  # a forgotten background producer stops by itself
 BACKGROUND_MAX_BLOCK_SECONDS = 5.0  # one send waits at most this long for buffer space while the cluster is down
@@ -149,8 +149,12 @@ class VerificationKeywords:
 
         A fresh consumer reads until it has passed the last acknowledged offset
         of each partition (bounded by ``timeout``; a partition whose end stays
-        below its acknowledged offsets for 5 s is read as far as it goes). The
-        verdict, in the style of Kafka's own system tests and Jepsen:
+        below its acknowledged offsets for 5 s is read as far as it goes).
+        Nodes may be down: it waits (within ``timeout``) until each partition
+        has a leader on a node that runs, and reads from the brokers that serve;
+        a partition still without one at the deadline is named in one line with
+        the nodes that are down. The verdict, in the style of Kafka's own
+        system tests and Jepsen:
         - *lost* (acknowledged, never read): fails;
         - *not at acknowledged offset*, *order violations*: fail;
         - *duplicated*: fails when ``idempotent`` (the library's producer is, with ``acks=all``);
@@ -173,10 +177,12 @@ class VerificationKeywords:
         | ${verdict} =    `Verify No Acknowledged Records Lost`    durability    timeout=5 min
         | Should Be Equal As Integers    ${verdict.lost}    0
         | `Verify No Acknowledged Records Lost`    durability    timeline=file
+        | `Stop Broker`    broker=leader    topic=durability    mode=kill
+        | `Verify No Acknowledged Records Lost`    durability    # read from the brokers left
         """
         validate_topic(topic)
         seconds = to_seconds(timeout)
-        connection = self.ctx.require_cluster().connection
+        cluster = self.ctx.require_cluster()
         run = self.ctx.runs.get(topic)
         if run is None or len(run.history) == 0:
             raise KafkaPersistenceError(f"Nothing was produced to '{topic}' with 'Produce Records' or "
@@ -185,11 +191,11 @@ class VerificationKeywords:
             raise KafkaPersistenceError(f"The background producer of '{topic}' still runs: call "
                                         f"'Stop Background Producer' first.")
         history = run.history
-        last_acked: dict[int, int] = {}
-        for _, partition, offset in history.acked_records():
-            last_acked[partition] = max(last_acked.get(partition, 0), offset + 1)
         started = time.monotonic()
-        verdict = check(history, read_back(connection, topic, last_acked, seconds), idempotent=idempotent)
+        cluster.wait_for_serving_leaders(topic, started + seconds, seconds)
+        remaining = max(1.0, started + seconds - time.monotonic())
+        verdict = check(history, read_back(cluster.connection, topic, history.acked_ends(), remaining),
+                        idempotent=idempotent)
         took = time.monotonic() - started
         logger.info(verdict_html(verdict, fault_figures(history)), html=True)
         _log_timeline(timeline, topic, lambda: timeline_png(history, verdict))

@@ -1,0 +1,100 @@
+"""Keywords keep working while nodes are down, stopped, paused or cut off (issue 16, items 1-3).
+
+Each case failed on the library before the fix: a verdict with the leader still
+down died with librdkafka's raw ``_DESTROY_BROKER``; a verdict right after a
+leader change died with ``OFFSET_NOT_AVAILABLE`` (the new leader's high
+watermark not caught up); ``Resume Broker    broker=controller`` asked a cluster
+whose only controller was the paused one.
+"""
+
+import threading
+import time
+import uuid
+
+from KafkaPersistenceLibrary import KafkaPersistenceError
+
+from .broker_case import BrokerTestCase
+
+
+class NodesDownTest(BrokerTestCase):
+    START = {"brokers": 3}
+
+    def setUp(self):
+        self.addCleanup(self.leave_every_node_running)
+
+    def topic(self, **config) -> str:
+        name = f"{self._testMethodName}-{uuid.uuid4().hex[:6]}"
+        self.library.create_topic(name, **config)
+        return name
+
+    def test_verdict_while_the_leader_is_still_down(self):
+        topic = self.topic(partitions=2)
+        self.library.produce_records(topic, 2000, keys=10)
+        self.library.stop_broker("leader", topic=topic, mode="kill")
+        verdict = self.library.verify_no_acknowledged_records_lost(topic, timeline="off")
+        self.assertEqual((verdict.acknowledged, verdict.lost), (2000, 0))
+
+    def test_verdict_names_a_partition_without_a_leader_and_the_nodes_down(self):
+        topic = self.topic(replication_factor=1)
+        self.library.produce_records(topic, 100)
+        leader = self.library.get_partition_state(topic).leader
+        self.library.stop_broker(leader, mode="kill")
+        started = time.monotonic()
+        with self.assertRaisesRegex(
+                KafkaPersistenceError,
+                rf"^No partition leader that serves after 8 s for {topic}-0 \(leader (none|{leader}), replicas "
+                rf"\[{leader}\], ISR \[{leader}?\]\); nodes down: node {leader} \(stopped\)\. Start or resume them"):
+            self.library.verify_no_acknowledged_records_lost(topic, timeout="8s", timeline="off")
+        self.assertLess(time.monotonic() - started, 20)
+
+    def test_verdict_waits_while_the_new_leaders_high_watermark_catches_up(self):
+        """The two followers cannot reach each other: the one elected after the leader's kill cannot advance its
+        high watermark while the other cannot fetch from it (Kafka 4.1 advances it only with min.insync.replicas in
+        the ISR), and asks for the partition's end answer OFFSET_NOT_AVAILABLE. The link comes back 6 s into the
+        verdict, which must wait for it within its timeout instead of failing on the first answer."""
+        topic = self.topic()
+        state = self.library.get_partition_state(topic)
+        first, second = state.followers
+        cluster = self.library.ctx.cluster
+        cut = cluster.nodes[second]
+        peer = cluster.nodes[first].ip_address(cluster.network_name)
+        rules = [[chain, direction, peer, "-j", "DROP"] for chain, direction in (("INPUT", "-s"), ("OUTPUT", "-d"))]
+        for rule in rules:
+            self.assertEqual(cut.exec(["iptables", "-A", *rule])[0], 0)
+
+        def heal():
+            for rule in rules:
+                cut.exec(["iptables", "-D", *rule])
+        self.library.start_background_producer(topic, rate=0)
+        time.sleep(2)
+        self.library.stop_broker(state.leader, mode="kill")
+        self.library.stop_background_producer(topic, timeout="3s")
+        healing = threading.Timer(6, heal)
+        healing.start()
+        self.addCleanup(healing.join)
+        verdict = self.library.verify_no_acknowledged_records_lost(topic, timeline="off")
+        self.assertGreater(verdict.acknowledged, 100)
+        self.assertEqual(verdict.lost, 0)
+
+    def test_resume_the_paused_only_controller_by_role(self):
+        paused = self.library.pause_broker("controller")
+        self.assertEqual(paused.node, 101)
+        resumed = self.library.resume_broker("controller")
+        self.assertEqual(resumed.node, 101)
+        self.library.produce_message(self.topic(), "after the controller came back")
+
+    def test_start_the_stopped_leader_by_role_though_another_leads_now(self):
+        topic = self.topic()
+        stopped = self.library.stop_broker("leader", topic=topic, mode="kill")
+        new_leader = self.library.wait_until_partition_has_leader(topic)
+        self.assertNotEqual(new_leader, stopped.node)
+        started = self.library.start_broker("leader", topic=topic)
+        self.assertEqual(started.node, stopped.node)
+
+    def test_without_broker_resume_and_start_bring_back_every_node(self):
+        self.library.pause_broker(1)
+        self.library.pause_broker(2)
+        self.assertEqual(self.library.resume_broker().node, [1, 2])
+        self.library.stop_broker(3)
+        self.assertEqual(self.library.start_broker().node, 3)
+        self.assertEqual({n.state for n in self.library.get_brokers()}, {"running"})

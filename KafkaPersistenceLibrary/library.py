@@ -10,6 +10,7 @@ from .keywords.context import LibraryContext, Settings
 from .keywords.faults import FaultKeywords
 from .keywords.lifecycle import LifecycleKeywords
 from .keywords.messages import MessageKeywords
+from .keywords.random_faults import RandomFaultKeywords
 from .keywords.verification import VerificationKeywords
 from .listener import CleanupListener
 from .timeouts import to_seconds
@@ -17,8 +18,8 @@ from .versions import KAFKA_VERSION, LIBRARY_VERSION
 
 
 @library(scope="GLOBAL", version=LIBRARY_VERSION, doc_format="ROBOT")
-class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywords, ClusterStateKeywords,
-                              MessageKeywords, VerificationKeywords, CleanupListener):
+class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywords, RandomFaultKeywords,
+                              ClusterStateKeywords, MessageKeywords, VerificationKeywords, CleanupListener):
     __doc__ = f"""Proves that Kafka keeps your messages when brokers fail.
 
     Behind each keyword stands real Apache Kafka ({KAFKA_VERSION}, KRaft) in real

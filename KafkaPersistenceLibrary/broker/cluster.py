@@ -7,6 +7,7 @@ for all of them, and lives here with the fault operations that wait for it.
 Clusters the library starts itself are :class:`.own.OwnCluster`.
 """
 
+import contextlib
 import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ..clients.admin import PartitionState, partition_states
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
+from ..faults import network
+from ..faults.network import CutFrom
 from ..security.settings import PLAINTEXT_SECURITY, ClientSecurity
 from .interface import ClusterNode
 from .node import ContainerState, NodeState, PortTaken, StopMode
@@ -37,6 +40,9 @@ class Cluster:
         # Node id -> the role it was stopped or paused as ("controller", "leader of orders-0"): a
         # cluster that lost that node may not be able to say who held the role, the library can.
         self.faulted_as: dict[int, str] = {}
+        # Nodes a fault is acting on right now (from the random fault schedule's thread, say): Docker's view
+        # of them is in transition, which is not a crash.
+        self._changing: set[int] = set()
 
     # -- what it is ----------------------------------------------------------------
 
@@ -137,12 +143,14 @@ class Cluster:
         """Stop the nodes in ``mode``, keep them down ``downtime``, start the same containers, wait until served."""
         nodes = [self.nodes[i] for i in node_ids]
         down_at = time.monotonic()
-        exit_codes = self._each(nodes, lambda node: node.stop(mode, stop_timeout))
+        with self._acting_on(node_ids):
+            exit_codes = self._each(nodes, lambda node: node.stop(mode, stop_timeout))
         stopped_at = time.monotonic()
         if downtime:
             time.sleep(max(0.0, downtime - (time.monotonic() - stopped_at)))
         wall_clock = time.time()
-        self._each(nodes, self._start_again)
+        with self._acting_on(node_ids):
+            self._each(nodes, self._start_again)
         started_at = time.monotonic()
         self.wait_ready(timeout, f"restart ({mode.value}) of node {', '.join(map(str, node_ids))}", node_ids,
                         wall_clock)
@@ -154,12 +162,14 @@ class Cluster:
     def stop(self, node_ids: list[int], mode: StopMode, stop_timeout: float, role: str = "") -> dict[int, int]:
         """Take the nodes down and leave them down; return each exit code. ``role``: what they were chosen as."""
         self._remember(node_ids, role)
-        return self._each([self.nodes[i] for i in node_ids], lambda node: node.stop(mode, stop_timeout))
+        with self._acting_on(node_ids):
+            return self._each([self.nodes[i] for i in node_ids], lambda node: node.stop(mode, stop_timeout))
 
     def start_again(self, node_ids: list[int], timeout: float) -> float:
         """Start stopped nodes again and wait until the cluster serves; return the seconds that took."""
         started_at, wall_clock = time.monotonic(), time.time()
-        self._each([self.nodes[i] for i in node_ids], self._start_again)
+        with self._acting_on(node_ids):
+            self._each([self.nodes[i] for i in node_ids], self._start_again)
         self._forget(node_ids)
         self.wait_ready(timeout, f"start of node {', '.join(map(str, node_ids))}", node_ids, wall_clock)
         return time.monotonic() - started_at
@@ -167,22 +177,56 @@ class Cluster:
     def pause(self, node_ids: list[int], role: str = "") -> None:
         """Freeze the nodes (every process) until :meth:`resume`."""
         self._remember(node_ids, role)
-        for node_id in node_ids:
-            self.nodes[node_id].pause()
+        with self._acting_on(node_ids):
+            for node_id in node_ids:
+                self.nodes[node_id].pause()
 
     def resume(self, node_ids: list[int], timeout: float) -> float:
         """Unfreeze paused nodes and wait until the cluster serves; return the seconds that took."""
         started_at, wall_clock = time.monotonic(), time.time()
-        for node_id in node_ids:
-            self.nodes[node_id].unpause()
+        with self._acting_on(node_ids):
+            for node_id in node_ids:
+                self.nodes[node_id].unpause()
         self._forget(node_ids)
         self.wait_ready(timeout, f"resume of node {', '.join(map(str, node_ids))}", node_ids, wall_clock)
         return time.monotonic() - started_at
 
-    def mark_cut(self, node_ids: list[int], cut: bool) -> None:
-        """Record that network rules cut the nodes off (or no longer do): cut-off brokers are not asked."""
+    def isolate(self, node_ids: list[int], cut_from: "CutFrom", role: str = "") -> int:
+        """Cut the nodes off their peers or off clients (rules in their own namespaces); return the rules added."""
+        if self.network_name is None:
+            raise KafkaPersistenceError(
+                f"Isolating a node works on clusters the library started (it cuts their private network); "
+                f"{self.description} is not one.")
+        added = 0
         for node_id in node_ids:
-            self.nodes[node_id].cut = cut
+            peers = [self.nodes[i].ip_address(self.network_name) for i in self.nodes if i != node_id]
+            added += len(network.isolate(self.nodes[node_id], cut_from, peers))
+            self.nodes[node_id].cut = True
+        self._remember(node_ids, role)
+        return added
+
+    def cut_off(self) -> list[int]:
+        """Ids of the nodes a network cut of the library's isolates."""
+        return sorted(i for i, node in self.nodes.items() if node.cut)
+
+    def heal_network(self, node_ids: list[int], timeout: float) -> float:
+        """Remove every cut of the library from the nodes and wait until the cluster serves; return the seconds."""
+        started_at, wall_clock = time.monotonic(), time.time()
+        for node_id in node_ids:
+            network.heal(self.nodes[node_id])
+            self.nodes[node_id].cut = False
+        self._forget(node_ids)
+        self.wait_ready(timeout, "healing the network", node_ids, wall_clock)
+        return time.monotonic() - started_at
+
+    @contextlib.contextmanager
+    def _acting_on(self, node_ids: list[int]):
+        """While a fault changes these nodes, Docker showing another state than the library expects is no crash."""
+        self._changing.update(node_ids)
+        try:
+            yield
+        finally:
+            self._changing.difference_update(node_ids)
 
     def faulted_by_role(self, role: str, state: NodeState) -> list[int]:
         """Nodes in ``state`` that a fault chose as ``role`` (e.g. "controller", "leader of orders-0")."""
@@ -248,8 +292,8 @@ class Cluster:
 
     def down_node(self) -> "tuple[ClusterNode, ContainerState] | None":
         """The first node that is not in the state the library left it in, with Docker's view of it."""
-        for node in self.nodes.values():
-            if node.expected is NodeState.STOPPED:
+        for node in list(self.nodes.values()):
+            if node.expected is NodeState.STOPPED or node.node_id in self._changing:
                 continue
             state = node.state()
             if state.status != node.expected:

@@ -15,6 +15,7 @@ from ..broker.own import ClusterSpec
 from ..clients.producer import Producer
 from ..durability.run import OpenFaults, Run
 from ..errors import KafkaPersistenceError
+from ..faults.random_faults import RandomFaults
 
 NOT_STARTED = "No Kafka broker is running: call 'Start Kafka' first (e.g. in Suite Setup)."
 LOG_LINES_WHEN_GONE = 50
@@ -41,6 +42,7 @@ class LibraryContext:
         self.suites: list[str] = []  # names of running suites, innermost last (from the listener)
         self.runs: dict[str, Run] = {}  # topic -> its durability run
         self.open_faults = OpenFaults()
+        self.random_faults: "RandomFaults | None" = None  # Start Random Faults' schedule, until it is stopped
         self.seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(1, 10**6)
         self.random = random.Random(self.seed)
 
@@ -69,6 +71,12 @@ class LibraryContext:
                                         f"{node.when_gone}.")
         return self.cluster
 
+    def require_no_random_faults(self, keyword_name: str) -> None:
+        """Faults and verdicts wait for the random schedule to end: two hands on one cluster would race."""
+        if self.random_faults is not None:
+            raise KafkaPersistenceError(f"Random faults are running: call 'Stop Random Faults' before "
+                                        f"'{keyword_name}' (it undoes every fault it made).")
+
     def require_producer(self) -> Producer:
         connection = self.require_cluster().connection
         if self.producer is None or self.producer.connection != connection:
@@ -86,6 +94,9 @@ class LibraryContext:
 
         Returns what could not be removed (normally nothing), for the caller to report.
         """
+        if self.random_faults is not None:
+            self.random_faults.stop(timeout=5)  # the cluster goes next: nothing is left to undo
+            self.random_faults = None
         for run in self.runs.values():
             run.stop_background(flush_timeout=1)
         self.runs = {}

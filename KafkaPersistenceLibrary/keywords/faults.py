@@ -10,7 +10,6 @@ from ..broker.cluster import Cluster
 from ..broker.node import NodeState, StopMode
 from ..durability.run import faults_marked
 from ..errors import KafkaPersistenceError
-from ..faults import network
 from ..faults.network import CutFrom
 from ..timeouts import to_seconds
 from .context import LibraryContext
@@ -63,6 +62,7 @@ class FaultKeywords:
         """
         mode = StopMode.parse(mode)
         seconds = to_seconds(downtime, "downtime", allow_zero=True)
+        self.ctx.require_no_random_faults("Restart Broker")
         cluster = self.ctx.require_cluster()
         _require_power_loss(cluster, mode)
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
@@ -105,6 +105,7 @@ class FaultKeywords:
         | `Start Broker`    all
         """
         mode = StopMode.parse(mode)
+        self.ctx.require_no_random_faults("Stop Broker")
         cluster = self.ctx.require_cluster()
         _require_power_loss(cluster, mode)
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
@@ -135,6 +136,7 @@ class FaultKeywords:
         | `Start Broker`    broker=leader    topic=orders    # the old leader, not the new one
         | `Start Broker`    # every stopped node
         """
+        self.ctx.require_no_random_faults("Start Broker")
         cluster = self.ctx.require_cluster()
         node_ids = nodes_to_undo(self.ctx, cluster, broker, topic, partition, NodeState.STOPPED, "Start Broker",
                                  "Stop Broker")
@@ -159,6 +161,7 @@ class FaultKeywords:
         | `Pause Broker`    broker=leader    topic=orders
         | `Resume Broker`    broker=leader    topic=orders
         """
+        self.ctx.require_no_random_faults("Pause Broker")
         cluster = self.ctx.require_cluster()
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Pause Broker")
@@ -187,6 +190,7 @@ class FaultKeywords:
         | `Resume Broker`    broker=controller
         | `Resume Broker`    # every paused node
         """
+        self.ctx.require_no_random_faults("Resume Broker")
         cluster = self.ctx.require_cluster()
         node_ids = nodes_to_undo(self.ctx, cluster, broker, topic, partition, NodeState.PAUSED, "Resume Broker",
                                  "Pause Broker")
@@ -221,6 +225,7 @@ class FaultKeywords:
         if unknown:
             raise KafkaPersistenceError(f"'Isolate Broker' takes from=nodes or from=clients, not {unknown[0]}=.")
         cut_from = CutFrom.parse(cut.get("from", CutFrom.NODES))
+        self.ctx.require_no_random_faults("Isolate Broker")
         cluster = self.ctx.require_cluster()
         if cluster.network_name is None:
             raise KafkaPersistenceError(
@@ -233,11 +238,7 @@ class FaultKeywords:
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Isolate Broker")
         began = time.monotonic()
-        added = 0
-        for node_id in selection.node_ids:
-            peers = [cluster.nodes[i].ip_address(cluster.network_name) for i in cluster.nodes if i != node_id]
-            added += len(network.isolate(cluster.nodes[node_id], cut_from, peers))
-            cluster.mark_cut([node_id], True)
+        added = cluster.isolate(selection.node_ids, cut_from, selection.role)
         self.ctx.open_faults.begin("network", list(self.ctx.runs.values()), "isolate",
                                    f"{selection.target} from {cut_from.value}", began)
         logger.info(f"Isolated {selection.target} from {cut_from.value} ({added} iptables rules in its namespace).")
@@ -253,21 +254,17 @@ class FaultKeywords:
         | `Isolate Broker`    broker=leader    topic=orders
         | `Heal Network`
         """
+        self.ctx.require_no_random_faults("Heal Network")
         cluster = self.ctx.require_cluster()
-        healed = sorted(i for i, node in cluster.nodes.items() if node.cut)
+        healed = cluster.cut_off()
         if not healed:
             logger.info("No node is isolated.")
             return DotDict(nodes=[], recovery=0.0)
-        started, wall_clock = time.monotonic(), time.time()
-        for node_id in healed:
-            network.heal(cluster.nodes[node_id])
-            cluster.mark_cut([node_id], False)
-        cluster.wait_ready(self.ctx.settings.restart_timeout, "healing the network", healed, wall_clock)
-        ended = time.monotonic()
-        self.ctx.open_faults.end("network", ended)
+        recovery = cluster.heal_network(healed, self.ctx.settings.restart_timeout)
+        self.ctx.open_faults.end("network", time.monotonic())
         logger.info(f"Healed the network of node(s) {', '.join(map(str, healed))}; the cluster served after "
-                    f"{ended - started:.2f} s.")
-        return DotDict(nodes=healed, recovery=round(ended - started, 3))
+                    f"{recovery:.2f} s.")
+        return DotDict(nodes=healed, recovery=round(recovery, 3))
 
     @staticmethod
     def _leader(cluster: Cluster, topic: str, partition: int) -> int:

@@ -190,6 +190,7 @@ class VerificationKeywords:
         if run.background is not None:
             raise KafkaPersistenceError(f"The background producer of '{topic}' still runs: call "
                                         f"'Stop Background Producer' first.")
+        self.ctx.require_no_random_faults("Verify No Acknowledged Records Lost")
         history = run.history
         started = time.monotonic()
         cluster.wait_for_serving_leaders(topic, started + seconds, seconds)

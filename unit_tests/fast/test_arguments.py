@@ -40,6 +40,7 @@ class BeforeStartKafkaTest(unittest.TestCase):
             "produce_records": lambda: library.produce_records("t", 10),
             "start_background_producer": lambda: library.start_background_producer("t"),
             "verify_no_acknowledged_records_lost": lambda: library.verify_no_acknowledged_records_lost("t"),
+            "start_random_faults": library.start_random_faults,
         }
         for name, call in calls.items():
             with self.subTest(keyword=name), self.assertRaises(KafkaPersistenceError) as raised:

@@ -6,6 +6,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from ..errors import KafkaPersistenceError
+from .client_errors import reason, retrying
 from .connection import Connection
 from .records import Record
 
@@ -15,16 +16,27 @@ def read_topic(connection: Connection, topic: str, timeout: float) -> list[Recor
 
     A fresh consumer with no group: it commits nothing, so reading twice gives the
     same answer. Returns None when the topic does not exist. Raises when the end
-    is not reached within ``timeout`` (never returns a silent partial read).
+    is not reached within ``timeout`` (never returns a silent partial read). A read
+    that fails while the cluster settles (a broker just killed, no leader yet) is
+    started again, until ``timeout``.
     """
     deadline = time.monotonic() + timeout
+    try:
+        return retrying(lambda: _read(connection, topic, deadline, timeout), deadline)
+    except KafkaError as error:
+        raise KafkaPersistenceError(f"Reading topic '{topic}' from {connection.bootstrap} failed: "
+                                    f"{reason(error)}") from None
+
+
+def _read(connection: Connection, topic: str, deadline: float, timeout: float) -> list[Record] | None:
+    budget = max(1.0, deadline - time.monotonic())  # this attempt's share of the caller's timeout
     consumer = KafkaConsumer(**connection.kafka_python(
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         allow_auto_create_topics=False,
-        request_timeout_ms=max(int(timeout * 1000), 5000) + 1000,
-        bootstrap_timeout_ms=int(max(timeout, 1.0) * 1000),
+        request_timeout_ms=max(int(budget * 1000), 5000) + 1000,
+        bootstrap_timeout_ms=int(budget * 1000),
     ))
     try:
         partitions = sorted(consumer.partitions_for_topic(topic) or ())
@@ -48,8 +60,6 @@ def read_topic(connection: Connection, topic: str, timeout: float) -> list[Recor
                 records.extend(_record(m) for m in messages if m.offset < end[tp])
         records.sort(key=lambda r: (r.partition, r.offset))
         return records
-    except KafkaError as error:
-        raise KafkaPersistenceError(f"Reading topic '{topic}' from {connection.bootstrap} failed: {error}") from None
     finally:
         consumer.close(autocommit=False)
 

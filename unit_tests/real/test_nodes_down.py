@@ -98,3 +98,12 @@ class NodesDownTest(BrokerTestCase):
         self.library.stop_broker(3)
         self.assertEqual(self.library.start_broker().node, 3)
         self.assertEqual({n.state for n in self.library.get_brokers()}, {"running"})
+
+    def test_messages_read_back_while_the_leader_is_still_down(self):
+        topic = self.topic()
+        self.library.produce_message(topic, "one")
+        self.library.produce_message(topic, "two")
+        self.library.stop_broker("leader", topic=topic, mode="kill")
+        self.library.consume_should_equal(topic, "one", "two", timeout="30s")
+        self.assertEqual([r.value for r in self.library.read_messages(topic, timeout="30s")], ["one", "two"])
+        self.assertIn(self.library.get_partition_state(topic).leader, (-1, *self.library.ctx.cluster.trusted_broker_ids()))

@@ -2,6 +2,7 @@
 
 import enum
 
+from ..choices import by_value
 from ..errors import KafkaPersistenceError
 
 
@@ -21,13 +22,7 @@ class Acks(enum.IntEnum):
     @classmethod
     def parse(cls, value: "Acks | int | str") -> "Acks":
         """The member for ``value`` (for Python callers; Robot converts by itself)."""
-        if isinstance(value, cls):
-            return value
-        text = str(value).strip().lower()
-        for member in cls:
-            if text in (member.name.lower(), str(member.value)) or (text == "all" and member is cls.ALL):
-                return member
-        raise KafkaPersistenceError(f"Invalid acks '{value}': use all, 1 or 0.")
+        return by_value(cls, value, "Invalid acks")
 
     @property
     def kafka_python(self) -> "str | int":
@@ -35,7 +30,10 @@ class Acks(enum.IntEnum):
 
     @property
     def text(self) -> str:
+        """As a tester writes it (``all``, ``1``, ``0``): in messages and in the list of choices."""
         return "all" if self is Acks.ALL else str(int(self))
+
+    spelling = text
 
 
 def idempotence(acks: Acks, idempotent: "bool | None") -> bool:

@@ -6,6 +6,7 @@ from robot.api import logger
 from robot.api.types import Secret
 from robot.utils import DotDict
 
+from ..choices import by_value
 from ..errors import KafkaPersistenceError
 from ..external.commands import CommandTemplates
 from ..external.connected import DRIVERS, ConnectedCluster
@@ -65,9 +66,7 @@ class ConnectionKeywords:
         | `Connect Kafka`    ${BOOTSTRAP}    driver=command    restart=kubectl delete pod my-cluster-kafka-{broker}
         | ...    ready=kubectl wait --for=condition=Ready pod/my-cluster-kafka-{broker} --timeout=300s
         """
-        driver = str(driver).strip().lower()
-        if driver not in DRIVERS:
-            raise KafkaPersistenceError(f"Unknown driver '{driver}': use one of {', '.join(DRIVERS)}.")
+        driver = by_value(DRIVERS, driver, "Invalid driver")
         templates = CommandTemplates.parse(commands, to_seconds(command_timeout, "command_timeout")) \
             if driver == "command" else None
         if commands and driver != "command":

@@ -6,6 +6,7 @@ from robot.utils import DotDict
 from ..broker.environment import Topology
 from ..broker.node import NodeOptions
 from ..broker.own import MAX_BROKERS, MAX_CONTROLLERS, ClusterSpec, OwnCluster
+from ..choices import by_value
 from ..errors import KafkaPersistenceError
 from ..security.broker import SECURITY_CHOICES
 from .context import LibraryContext
@@ -166,9 +167,7 @@ def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, sec
             f"the loss of one).")
     if controllers is None:
         controllers = 0 if brokers == 1 else 1
-    choice = str(security).strip().lower().replace("-", "_")
-    if choice not in SECURITY_CHOICES:
-        raise KafkaPersistenceError(f"Unknown security '{security}': use one of {', '.join(SECURITY_CHOICES)}.")
+    choice = by_value(SECURITY_CHOICES, security, "Invalid security")
     return ClusterSpec(Topology(brokers, controllers),
                        tuple(sorted((str(k), str(v)) for k, v in config.items())),
                        NodeOptions(power_loss=bool(power_loss)), choice)

@@ -9,6 +9,7 @@ from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
 from robot.utils import DotDict
 
+from ..choices import by_value
 from ..clients.delivery import Acks, idempotence
 from ..clients.read_back import read_back
 from ..clients.recording import BackgroundProducer, ProducerError, RecordingProducer, new_run_id
@@ -182,6 +183,7 @@ class VerificationKeywords:
         """
         validate_topic(topic)
         seconds = to_seconds(timeout)
+        timeline = by_value(Timeline, timeline, "Invalid timeline")
         cluster = self.ctx.require_cluster()
         run = self.ctx.runs.get(topic)
         if run is None or len(run.history) == 0:
@@ -240,7 +242,6 @@ _timeline_files = 0
 def _log_timeline(timeline: Timeline, topic: str, draw) -> None:
     """Embed the picture, or write it beside log.html and link it (as SeleniumLibrary does screenshots)."""
     global _timeline_files
-    timeline = timeline if isinstance(timeline, Timeline) else Timeline(str(timeline).strip().lower())
     if timeline is Timeline.OFF:
         return
     png = draw()

@@ -40,6 +40,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import UserScramCredentialUpsertion
 from kafka.errors import KafkaError
 
+from ..choices import by_value
 from ..errors import KafkaPersistenceError
 from .certificates import GeneratedCertificates, generate_certificates
 from .diagnose import capture_kafka_python_log, diagnose, explain_kafka_python_log
@@ -226,9 +227,7 @@ def broker_security(security: str, directory: str, broker_hosts: "tuple[str, ...
     returned ``client`` then carries the generated one. ``client_mechanism`` is the
     mechanism of the returned ``client`` (the broker offers all three).
     """
-    choice = str(security or "").strip().lower().replace("-", "_")
-    if choice not in SECURITY_CHOICES:
-        raise KafkaPersistenceError(f"Unknown security '{security}': use one of {', '.join(SECURITY_CHOICES)}.")
+    choice = by_value(SECURITY_CHOICES, security, "Invalid security")
     protocol = SECURITY_CHOICES[choice]
     uses_tls, uses_sasl = protocol in (SSL, SASL_SSL), protocol in (SASL_PLAINTEXT, SASL_SSL)
     if mutual_tls is None:

@@ -17,6 +17,7 @@ import os
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from ..choices import by_value
 from ..errors import KafkaPersistenceError
 
 PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL = "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"
@@ -225,18 +226,12 @@ def masked_config(config: dict) -> dict:
 
 def _validate(s: ClientSecurity) -> None:
     set_ = lambda name, value: object.__setattr__(s, name, value)  # noqa: E731 (frozen dataclass)
-    protocol = str(s.protocol).strip().upper().replace("-", "_")
-    if protocol not in PROTOCOLS:
-        raise KafkaPersistenceError(f"Unknown security_protocol '{s.protocol}': use one of {', '.join(PROTOCOLS)}.")
+    protocol = by_value(PROTOCOLS, s.protocol, "Invalid security_protocol")
     set_("protocol", protocol)
     uses_sasl, uses_tls = s.uses_sasl, s.uses_tls
 
     if s.sasl_mechanism is not None:
-        mechanism = str(s.sasl_mechanism).strip().upper().replace("_", "-")
-        if mechanism not in MECHANISMS:
-            raise KafkaPersistenceError(f"Unknown sasl_mechanism '{s.sasl_mechanism}': use one of "
-                                        f"{', '.join(MECHANISMS)}.")
-        set_("sasl_mechanism", mechanism)
+        set_("sasl_mechanism", by_value(MECHANISMS, s.sasl_mechanism, "Invalid sasl_mechanism"))
     sasl_given = [name for name in ("sasl_mechanism", "username", "password") if getattr(s, name) is not None]
     if uses_sasl:
         missing = [name for name in ("sasl_mechanism", "username", "password") if not getattr(s, name)]

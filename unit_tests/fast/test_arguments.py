@@ -13,7 +13,11 @@ from unittest import mock
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary
 from KafkaPersistenceLibrary.broker.node import StopMode
+from KafkaPersistenceLibrary.choices import by_value
 from KafkaPersistenceLibrary.clients.delivery import Acks, idempotence
+from KafkaPersistenceLibrary.keywords.lifecycle import _cluster_spec
+from KafkaPersistenceLibrary.keywords.verification import Timeline
+from KafkaPersistenceLibrary.security.settings import ClientSecurity
 from KafkaPersistenceLibrary.timeouts import to_seconds
 
 NOT_STARTED = "No Kafka broker is running: call 'Start Kafka' first (e.g. in Suite Setup)."
@@ -106,7 +110,7 @@ class ArgumentTest(unittest.TestCase):
         self.assertIs(Acks.parse("1"), Acks.LEADER)
         self.assertIs(Acks.parse(0), Acks.NONE)
         self.assertIs(Acks.parse("-1"), Acks.ALL)
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid acks 'two': use all, 1 or 0\.$"):
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid acks 'two': use one of all, 1, 0\.$"):
             self.library.produce_message("t", "v", acks="two")
 
     def test_idempotence_needs_acks_all(self):
@@ -135,6 +139,34 @@ class ArgumentTest(unittest.TestCase):
     def test_negative_log_tail(self):
         with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid tail -1: give a positive number of lines"):
             self.library.get_broker_logs(tail=-1)
+
+
+class ChoicesTest(unittest.TestCase):
+    """Every choice argument takes both spellings (``-``/``_``, any case) and refuses in one shape."""
+
+    SHAPE = r"^Invalid {} '{}': use one of [^,:]+(, [^,:]+)*\.$"
+
+    def test_both_spellings_of_every_choice(self):
+        self.assertEqual(_cluster_spec(1, None, False, "sasl-ssl", {}).security, "sasl_ssl")
+        self.assertEqual(_cluster_spec(1, None, False, "SASL_Plaintext", {}).security, "sasl_plaintext")
+        self.assertIs(by_value(Timeline, " File ", "Invalid timeline"), Timeline.FILE)
+        self.assertEqual(ClientSecurity(protocol="sasl-ssl", sasl_mechanism="scram_sha_512", username="a",
+                                        password="b").sasl_mechanism, "SCRAM-SHA-512")
+        for text, member in (("ALL", Acks.ALL), ("leader", Acks.LEADER), ("none", Acks.NONE), (-1, Acks.ALL)):
+            self.assertIs(Acks.parse(text), member)
+
+    def test_one_message_shape(self):
+        library = KafkaPersistenceLibrary()
+        cases = [
+            ("acks", "two", lambda: library.produce_message("t", "v", acks="two")),
+            ("security", "tls", lambda: library.start_kafka(security="tls")),
+            ("driver", "swarm", lambda: library.connect_kafka("localhost:1", driver="swarm")),
+            ("timeline", "banana", lambda: library.verify_no_acknowledged_records_lost("t", timeline="banana")),
+            ("security_protocol", "TLS", lambda: library.connect_kafka("localhost:1", security_protocol="TLS")),
+        ]
+        for what, value, call in cases:
+            with self.subTest(what), self.assertRaisesRegex(KafkaPersistenceError, self.SHAPE.format(what, value)):
+                call()
 
 
 class EnvironmentProblemsTest(unittest.TestCase):

@@ -117,9 +117,9 @@ class SettingsTest(CertificateFiles):
         ca, cert, key = self.certs.ca_file, self.certs.client_cert_file, self.certs.client_key_file
         sasl = dict(security_protocol="SASL_SSL", sasl_mechanism="PLAIN", username="alice", password=SECRET)
         cases = {
-            r"^Unknown security_protocol 'TLS': use one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL\.$":
+            r"^Invalid security_protocol 'TLS': use one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL\.$":
                 dict(security_protocol="TLS"),
-            r"^Unknown sasl_mechanism 'GSSAPI': use one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512\.$":
+            r"^Invalid sasl_mechanism 'GSSAPI': use one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512\.$":
                 dict(sasl, sasl_mechanism="GSSAPI"),
             r"^sasl_mechanism=SCRAM-SHA-512 needs a SASL security_protocol":
                 dict(sasl_mechanism="SCRAM-SHA-512", username="alice", password=SECRET),
@@ -166,7 +166,7 @@ class SettingsTest(CertificateFiles):
                 self.assertOneLineError(pattern, **arguments)
 
     def test_direct_construction_is_validated_too(self):
-        with self.assertRaisesRegex(KafkaPersistenceError, "^Unknown sasl_mechanism"):
+        with self.assertRaisesRegex(KafkaPersistenceError, "^Invalid sasl_mechanism"):
             ClientSecurity(protocol="SASL_SSL", sasl_mechanism="SCRAM", username="a", password="b")
 
     def test_encrypted_key_with_its_password_and_key_inside_cert_file(self):
@@ -316,7 +316,7 @@ class BrokerPropertiesTest(unittest.TestCase):
 
     def test_bad_plans(self):
         cases = {
-            r"^Unknown security 'tls': use one of plaintext, ssl, sasl_plaintext, sasl_ssl\.$": dict(security="tls"),
+            r"^Invalid security 'tls': use one of plaintext, ssl, sasl_plaintext, sasl_ssl\.$": dict(security="tls"),
             r"^mutual_tls needs TLS, but security is sasl_plaintext": dict(security="sasl_plaintext", mutual_tls=True),
             r"^username and password need SASL, but security is ssl": dict(security="ssl", username="alice"),
             r"^Invalid username 'al ice'": dict(security="sasl_ssl", username="al ice"),

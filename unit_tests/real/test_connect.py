@@ -137,7 +137,7 @@ class ConnectTest(unittest.TestCase):
     def test_mistakes_say_what_is_wrong_in_one_line(self):
         bootstrap = self.project.bootstrap
         cases = [
-            (dict(driver="swarm"), r"^Unknown driver 'swarm': use one of none, docker, compose, command\.$"),
+            (dict(driver="swarm"), r"^Invalid driver 'swarm': use one of none, docker, compose, command\.$"),
             (dict(driver="docker", containers="no-such-kafka"), r"^No container named 'no-such-kafka' on this Docker"),
             (dict(driver="compose"), r"^driver=compose needs project="),
             (dict(driver="command", restart="kubectl delete pod kafka-{node}"),

@@ -46,7 +46,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .history import ACKED, FAILED, PENDING, UNKNOWN, SendHistory
@@ -89,6 +89,10 @@ class Verdict:
             or (self.idempotent and self.duplicated)
             or (self.fail_on_failed_read and self.failed_but_read)
         )
+
+    def counts(self) -> dict[str, int]:
+        """Every count in field order, as the verdict keyword returns them: a count added here is returned too."""
+        return {name: getattr(self, name) for name in COUNTS}
 
     def fatal(self) -> list[str]:
         """One phrase per anomaly that makes the verdict fail."""
@@ -134,6 +138,10 @@ class Verdict:
         counts = (f"acked {self.acknowledged}, failed {self.failed}, unknown {self.unknown}, "
                   f"read {self.read} distinct, consumed {self.consumed}")
         return "; ".join(parts) + "; " + counts + "."
+
+
+
+COUNTS = tuple(f.name for f in fields(Verdict) if f.type in (int, "int"))  # annotations are text here (__future__)
 
 
 def _phrase(count: int, what: str, examples: list[Any]) -> str:

@@ -23,8 +23,6 @@ from .one_line import keyword
 
 BACKGROUND_MAX_SECONDS = 3600  # a forgotten background producer stops by itself
 BACKGROUND_MAX_BLOCK_SECONDS = 5.0  # one send waits at most this long for buffer space while the cluster is down
-VERDICT_COUNTS = ("acknowledged", "read", "consumed", "lost", "duplicated", "offset_mismatches", "order_violations",
-                  "failed", "failed_but_read", "unknown", "unknown_read", "foreign")
 
 
 class Timeline(enum.Enum):
@@ -204,7 +202,7 @@ class VerificationKeywords:
         _log_timeline(timeline, topic, lambda: timeline_png(history, verdict))
         logger.info(f"Verified {verdict.consumed} records in {took:.2f} s "
                     f"({verdict.consumed / took if took else 0:.0f} records/s).")
-        counts = DotDict({name: getattr(verdict, name) for name in VERDICT_COUNTS}, seconds=round(took, 3))
+        counts = DotDict(verdict.counts(), seconds=round(took, 3))
         if not verdict.passed:
             raise VerificationFailed(message or verdict.summary(), counts)
         return counts

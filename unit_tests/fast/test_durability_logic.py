@@ -98,6 +98,14 @@ class HistoryTest(unittest.TestCase):
 
 
 class VerdictTest(unittest.TestCase):
+    def test_counts_are_the_int_fields_in_order(self) -> None:
+        """What Verify No Acknowledged Records Lost returns: these keys, in this order (tests and suites read them)."""
+        counts = check(*acked_history(3)).counts()
+        self.assertEqual(list(counts), ["acknowledged", "read", "consumed", "lost", "duplicated", "offset_mismatches",
+                                        "order_violations", "failed", "failed_but_read", "unknown", "unknown_read",
+                                        "foreign"])
+        self.assertEqual((counts["acknowledged"], counts["lost"]), (3, 0))
+
     def test_all_good(self) -> None:
         h, consumed = acked_history(10)
         v = check(h, consumed)

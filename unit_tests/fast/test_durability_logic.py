@@ -149,6 +149,18 @@ class VerdictTest(unittest.TestCase):
         self.assertEqual(v.offset_mismatch_examples, ["seq 2 acked at p0@1"])
         self.assertEqual(v.lost, 0)
 
+    def test_acknowledged_without_an_offset_must_be_read_in_its_partition(self) -> None:
+        """librdkafka acknowledges an idempotent retry the broker already had without an offset (-1)."""
+        h = SendHistory(RUN)
+        for seq in range(3):
+            h.new_send()
+            h.acked(seq, 0, -1 if seq == 1 else seq)
+        consumed = [(0, seq, make_payload(RUN, seq, 32)) for seq in range(3)]
+        self.assertTrue(check(h, consumed).passed)
+        self.assertEqual(h.acked_ends(), {0: 3})
+        self.assertEqual(check(h, [consumed[0], consumed[2]]).lost_seqs, [1])
+        self.assertEqual(check(h, [consumed[0], (1, 0, consumed[1][2]), consumed[2]]).offset_mismatches, 1)
+
     def test_offsets_backwards_in_read(self) -> None:
         h, consumed = acked_history(4)
         consumed.append(consumed[0])  # p0@0 delivered again
@@ -275,9 +287,6 @@ class ReportTest(unittest.TestCase):
         self.assertTrue(embed_png_html(png).startswith('<img src="data:image/png;base64,iVBORw0KGgo'))
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class FaultMarkingTest(unittest.TestCase):
     def test_a_fault_whose_recovery_failed_stays_on_the_timeline(self) -> None:
@@ -299,3 +308,7 @@ class FaultMarkingTest(unittest.TestCase):
         self.assertEqual([(f.kind, f.down_at, f.up_at) for r in runs for f in r.history.faults],
                          [("stop", 2.0, 7.5), ("stop", 2.0, 7.5)])
         self.assertEqual(faults.keys(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()

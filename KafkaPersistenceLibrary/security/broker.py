@@ -1,14 +1,12 @@
 """A secured client listener for our own broker: properties, certificates and SCRAM users.
 
-Layout of a node (the names avoid "SSL://" and "SASL_" on purpose: the official
-apache/kafka image's start script switches on its own file-based SSL/JAAS checks
-when ``KAFKA_ADVERTISED_LISTENERS`` contains them):
-
-- ``CLIENT`` on 9092, published on 127.0.0.1: the chosen protocol (PLAINTEXT,
-  SSL, SASL_PLAINTEXT or SASL_SSL); SASL listeners offer PLAIN, SCRAM-SHA-256
-  and SCRAM-SHA-512 at once.
-- ``INTERNAL`` on 9094: PLAINTEXT, inter-broker traffic on the private network.
-- ``CONTROLLER`` on 9093: PLAINTEXT, KRaft controller traffic.
+Only the ``CLIENT`` listener (published on 127.0.0.1; broker/environment.py lays
+out the listeners) carries the chosen protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or
+SASL_SSL); SASL listeners offer PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 at once.
+Inter-broker and controller traffic stay PLAINTEXT on the private network. (The
+listener names avoid "SSL://" and "SASL_" on purpose: the official apache/kafka
+image's start script switches on its own file-based SSL/JAAS checks when
+``KAFKA_ADVERTISED_LISTENERS`` contains them.)
 
 TLS material goes *inline* into the properties (``ssl.keystore.type=PEM``,
 ``ssl.keystore.key``, ``ssl.keystore.certificate.chain``,
@@ -46,8 +44,7 @@ from .certificates import GeneratedCertificates, generate_certificates
 from .diagnose import capture_kafka_python_log, diagnose, explain_kafka_python_log
 from .settings import MASK, PLAINTEXT, SASL_PLAINTEXT, SASL_SSL, SSL, ClientSecurity, properties_escape
 
-CLIENT_LISTENER, INTERNAL_LISTENER, CONTROLLER_LISTENER = "CLIENT", "INTERNAL", "CONTROLLER"
-CLIENT_PORT, CONTROLLER_PORT, INTERNAL_PORT = 9092, 9093, 9094
+CLIENT_LISTENER = "CLIENT"
 ENABLED_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 SECURITY_CHOICES = {"plaintext": PLAINTEXT, "ssl": SSL, "sasl_plaintext": SASL_PLAINTEXT, "sasl_ssl": SASL_SSL}
@@ -83,38 +80,6 @@ class BrokerSecurity:
         """The identity that works from the broker's first second (before :meth:`create_users`)."""
         return self.admin or self.client
 
-    def server_properties(self, host_port: int, node_host: str = "localhost", controller: bool = True,
-                          client_port: int = CLIENT_PORT) -> dict:
-        """Kafka properties of one node: listeners, their protocols, TLS and SASL settings.
-
-        ``host_port`` is the 127.0.0.1 port published for ``CLIENT`` (and
-        advertised); ``node_host`` the node's name on the private network
-        (advertised for ``INTERNAL``); ``controller`` whether the node also runs
-        the KRaft controller (then ``CONTROLLER`` is among its listeners);
-        ``client_port`` the container port of ``CLIENT`` (give ``host_port`` and
-        publish ``127.0.0.1:P:P`` to make the advertised address work inside the
-        container too, e.g. for Kafka's own tools run there). The
-        caller keeps ``controller.listener.names``, ``controller.quorum.voters``
-        and the rest.
-
-        Values are escaped for a properties file (``\\n`` for a line break): that is
-        how KafkaDockerWrapper needs them in ``KAFKA_*`` variables, and how they go
-        into any server.properties. They hold secrets: log :meth:`masked` instead.
-        """
-        listeners = [f"{CLIENT_LISTENER}://0.0.0.0:{client_port}", f"{INTERNAL_LISTENER}://0.0.0.0:{INTERNAL_PORT}"]
-        if controller:
-            listeners.append(f"{CONTROLLER_LISTENER}://0.0.0.0:{CONTROLLER_PORT}")
-        props = {
-            "listeners": ",".join(listeners),
-            "advertised.listeners": f"{CLIENT_LISTENER}://127.0.0.1:{host_port},"
-                                    f"{INTERNAL_LISTENER}://{node_host}:{INTERNAL_PORT}",
-            "listener.security.protocol.map": f"{CLIENT_LISTENER}:{self.protocol},{INTERNAL_LISTENER}:PLAINTEXT,"
-                                              f"{CONTROLLER_LISTENER}:PLAINTEXT",
-            "inter.broker.listener.name": INTERNAL_LISTENER,
-        }
-        props.update(self.client_listener_properties())
-        return props
-
     def client_listener_properties(self) -> dict:
         """Just the TLS and SASL settings of the ``CLIENT`` listener (``listener.name.client.*``)."""
         props: dict = {}
@@ -139,18 +104,6 @@ class BrokerSecurity:
                 prefix + "scram-sha-512.sasl.jaas.config": f"{_SCRAM_MODULE} required;",
             })
         return props
-
-    def masked(self, properties: dict) -> dict:
-        """``properties`` with secret values (keys, JAAS configs) shown as ``*****``, safe to log."""
-        secret = ("ssl.keystore.key", "jaas.config", "password")
-        shown = {}
-        for name, value in properties.items():
-            if any(word in name for word in secret):
-                value = MASK
-            elif "-----BEGIN CERTIFICATE-----" in value:  # public, but 1-2 KB of base64 helps nobody in a log
-                value = f"<PEM: {value.count('-----BEGIN CERTIFICATE-----')} certificate(s)>"
-            shown[name] = value
-        return shown
 
     def create_users(self, bootstrap: str, timeout: float) -> float:
         """Create the test user's SCRAM-SHA-256 and SCRAM-SHA-512 credentials; return the seconds it took.

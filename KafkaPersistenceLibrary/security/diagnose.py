@@ -1,7 +1,7 @@
 """Why a secured connection fails, in one line, within seconds.
 
 Neither client library says it plainly (measured against Kafka 4.1.1, see
-``unit_tests/test_security.py``):
+``unit_tests/real/test_security.py``):
 
 - kafka-python 3.0.12 retries until ``bootstrap_timeout_ms`` and then raises
   ``KafkaTimeoutError: Unable to bootstrap from HOST:PORT`` whatever the cause;
@@ -474,43 +474,6 @@ def _broker_words(text: str) -> str:
     return text
 
 
-class LibrdkafkaErrors:
-    """An ``error_cb`` for confluent-kafka that keeps the errors that will not go away by retrying.
-
-    librdkafka retries authentication and TLS failures forever and reports them
-    only here (codes ``_AUTHENTICATION`` and ``_SSL``, measured within ~0.3 s of
-    the first poll). Pass it as ``error_cb``, keep polling, and call
-    :meth:`raise_if_hopeless` in the loop to stop at once with the cause.
-    """
-
-    HOPELESS = ("_AUTHENTICATION", "_SSL", "_UNSUPPORTED_FEATURE", "SASL_AUTHENTICATION_FAILED")
-    # A transport error with these words is the broker refusing our client certificate (TLS 1.3
-    # sends that alert after the handshake, so librdkafka files it under _TRANSPORT).
-    HOPELESS_TRANSPORT = ("alert certificate required", "alert unknown ca", "alert bad certificate",
-                          "alert certificate unknown")
-
-    def __init__(self, security: ClientSecurity, where: str):
-        self.security, self.where = security, where
-        self.errors: list[tuple[str, str]] = []
-
-    def __call__(self, error) -> None:
-        self.errors.append((error.name(), error.str()))
-
-    def hopeless(self) -> "tuple[str, str] | None":
-        """The first error that retrying will not cure, as (librdkafka error name, text), or None."""
-        for name, text in self.errors:
-            if name in self.HOPELESS or (name == "_TRANSPORT" and any(w in text for w in self.HOPELESS_TRANSPORT)):
-                return name, text
-        return None
-
-    def raise_if_hopeless(self) -> None:
-        found = self.hopeless()
-        if found:
-            name, text = found
-            cause = explain_client_error(f"{name} {text}", self.security, self.where)
-            raise KafkaPersistenceError(cause or f"Kafka at {self.where}: {self.security.mask(text)}")
-
-
 @contextlib.contextmanager
 def capture_kafka_python_log():
     """Collect kafka-python's warnings and errors (where it keeps the causes) and keep them out of other logs.
@@ -554,5 +517,5 @@ def explain_kafka_python_log(messages: list[str], security: ClientSecurity, wher
     return None
 
 
-__all__ = ["check_connection", "diagnose", "parse_bootstrap", "explain_client_error", "LibrdkafkaErrors",
+__all__ = ["check_connection", "diagnose", "parse_bootstrap", "explain_client_error",
            "capture_kafka_python_log", "explain_kafka_python_log", "MECHANISMS"]

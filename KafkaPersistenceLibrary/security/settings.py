@@ -3,7 +3,7 @@
 ``ClientSecurity`` is built from the keyword arguments a tester writes
 (``security_protocol=SASL_SSL  sasl_mechanism=SCRAM-SHA-512  username=…  password=…
 ca_file=…``), checked before any network call, and translated into the settings
-of kafka-python, of librdkafka (confluent-kafka) and of Kafka's Java clients.
+of kafka-python and of librdkafka (confluent-kafka).
 
 Secrets (``password``, ``key_password``) never appear in ``repr()``,
 ``describe()`` or an error message; :meth:`ClientSecurity.mask` removes them
@@ -153,44 +153,6 @@ class ClientSecurity:
                     config["ssl.key.password"] = self.key_password
         return config
 
-    def java_properties(self, embed_files: bool = False) -> str:
-        """The settings as a Java client properties text (``--command-config`` of Kafka's tools).
-
-        The CA is referenced by path (``ssl.truststore.type=PEM``), or embedded
-        with ``embed_files=True`` so the text works where the file is not (e.g.
-        inside a container). A client key and certificate are always embedded:
-        Java reads them from one PEM store, and only in PKCS#8 form, so the key is
-        re-written that way (encrypted with ``key_password`` when one is given).
-        The text holds the password: treat it as a secret.
-        """
-        lines = [("security.protocol", self.protocol)]
-        if self.uses_sasl:
-            module = ("org.apache.kafka.common.security.plain.PlainLoginModule" if self.sasl_mechanism == "PLAIN"
-                      else "org.apache.kafka.common.security.scram.ScramLoginModule")
-            lines += [("sasl.mechanism", self.sasl_mechanism),
-                      ("sasl.jaas.config", f'{module} required username="{_jaas_quote(self.username)}" '
-                                           f'password="{_jaas_quote(self.password)}";')]
-        if self.uses_tls:
-            lines.append(("ssl.endpoint.identification.algorithm", "https" if self.check_hostname else ""))
-            if self.ca_file:
-                lines.append(("ssl.truststore.type", "PEM"))
-                if embed_files:
-                    lines.append(("ssl.truststore.certificates", _read(self.ca_file, "ca_file").decode()))
-                else:
-                    lines.append(("ssl.truststore.location", self.ca_file))
-            if self.cert_file:
-                key = _load_key(self.key_file, self.key_password)
-                encryption = (serialization.BestAvailableEncryption(self.key_password.encode())
-                              if self.key_password else serialization.NoEncryption())
-                pkcs8 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-                chain = b"".join(c.public_bytes(serialization.Encoding.PEM)
-                                 for c in _load_certificates(self.cert_file, "cert_file"))
-                lines += [("ssl.keystore.type", "PEM"), ("ssl.keystore.certificate.chain", chain.decode()),
-                          ("ssl.keystore.key", pkcs8.decode())]
-                if self.key_password:
-                    lines.append(("ssl.key.password", self.key_password))
-        return "".join(f"{name}={properties_escape(value)}\n" for name, value in lines)
-
 
 def properties_escape(value: str) -> str:
     """Escape a value for a java.util.Properties file (and for KafkaDockerWrapper, which writes env values raw)."""
@@ -213,13 +175,6 @@ def properties_escape(value: str) -> str:
         else:
             out.append(char)
     return "".join(out)
-
-
-def masked_config(config: dict) -> dict:
-    """A copy of a client/broker configuration that is safe to log: secret values become ``*****``."""
-    secret_words = ("password", "jaas", "ssl.keystore.key", "ssl_keystore_key", "secret")
-    return {key: (MASK if any(word in str(key).lower() for word in secret_words) and value else value)
-            for key, value in config.items()}
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -372,11 +327,6 @@ def _load_key(path: str, password: "str | None"):
 
 def _subject(cert) -> str:
     return cert.subject.rfc4514_string() or "no subject"
-
-
-def _jaas_quote(text: str) -> str:
-    """A JAAS option value inside double quotes (Kafka parses it with a StreamTokenizer)."""
-    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 PLAINTEXT_SECURITY = ClientSecurity()

@@ -188,9 +188,6 @@ class EnvironmentProblemsTest(unittest.TestCase):
                 KafkaPersistenceLibrary().start_kafka()
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class EngineRefusalsTest(unittest.TestCase):
     def test_no_fuse_device_on_the_engine_names_what_is_missing(self):
@@ -208,3 +205,7 @@ class EngineRefusalsTest(unittest.TestCase):
             Node.create(client, "img", NodeSpec(1, "broker,controller", "n-1"), {}, "net", {}, 1,
                         NodeOptions(power_loss=True))
         client.api.remove_container.assert_called_once()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -35,15 +35,15 @@ from KafkaPersistenceLibrary.errors import KafkaPersistenceError
 from KafkaPersistenceLibrary.image import resolve_image
 from KafkaPersistenceLibrary.security import (
     ClientSecurity,
-    LibrdkafkaErrors,
     broker_security,
     capture_kafka_python_log,
     diagnose,
+    explain_client_error,
     explain_kafka_python_log,
     generate_certificates,
 )
-from KafkaPersistenceLibrary.security.broker import INTERNAL_PORT
 from unit_tests.fast.test_security_settings import SECRET, CertificateFiles, properties_unescape, write  # noqa: F401
+from unit_tests.security_helpers import INTERNAL_PORT, java_properties, server_properties
 
 READY_TIMEOUT = 60
 KAFKA_PYTHON_BOOTSTRAP_MS = 1500  # how long kafka-python tries before "Unable to bootstrap"
@@ -72,7 +72,7 @@ class Node:
         self.client = docker.from_env()
         for _ in range(5):
             self.port, self.internal_port = free_loopback_port(), free_loopback_port()
-            environment = node_environment(security.server_properties(self.port, client_port=self.port),
+            environment = node_environment(server_properties(security, self.port, client_port=self.port),
                                            "security-test-" + uuid.uuid4().hex[:10])
             try:
                 self.container = self.client.containers.run(
@@ -141,6 +141,43 @@ def kafka_python_attempt(bootstrap: str, security: ClientSecurity):
         seconds = time.monotonic() - started
         gc.collect()
     return error, seconds, list(log)
+
+
+class LibrdkafkaErrors:
+    """An ``error_cb`` for confluent-kafka that keeps the errors that will not go away by retrying.
+
+    librdkafka retries authentication and TLS failures forever and reports them
+    only here (codes ``_AUTHENTICATION`` and ``_SSL``, measured within ~0.3 s of
+    the first poll). Pass it as ``error_cb``, keep polling, and call
+    :meth:`raise_if_hopeless` in the loop to stop at once with the cause.
+    """
+
+    HOPELESS = ("_AUTHENTICATION", "_SSL", "_UNSUPPORTED_FEATURE", "SASL_AUTHENTICATION_FAILED")
+    # A transport error with these words is the broker refusing our client certificate (TLS 1.3
+    # sends that alert after the handshake, so librdkafka files it under _TRANSPORT).
+    HOPELESS_TRANSPORT = ("alert certificate required", "alert unknown ca", "alert bad certificate",
+                          "alert certificate unknown")
+
+    def __init__(self, security: ClientSecurity, where: str):
+        self.security, self.where = security, where
+        self.errors: list[tuple[str, str]] = []
+
+    def __call__(self, error) -> None:
+        self.errors.append((error.name(), error.str()))
+
+    def hopeless(self) -> "tuple[str, str] | None":
+        """The first error that retrying will not cure, as (librdkafka error name, text), or None."""
+        for name, text in self.errors:
+            if name in self.HOPELESS or (name == "_TRANSPORT" and any(w in text for w in self.HOPELESS_TRANSPORT)):
+                return name, text
+        return None
+
+    def raise_if_hopeless(self) -> None:
+        found = self.hopeless()
+        if found:
+            name, text = found
+            cause = explain_client_error(f"{name} {text}", self.security, self.where)
+            raise KafkaPersistenceError(cause or f"Kafka at {self.where}: {self.security.mask(text)}")
 
 
 def librdkafka_attempt(bootstrap: str, security: ClientSecurity, seconds: float = 3.0):
@@ -320,14 +357,14 @@ class RealBrokerTest(unittest.TestCase):
 
     def test_java_client_properties_work_for_kafka_tools(self):
         node = self.sasl_node
-        node.put_file("/tmp/client.properties", self.client().java_properties(embed_files=True).encode())
+        node.put_file("/tmp/client.properties", java_properties(self.client(), embed_files=True).encode())
         output = node.java_tool("kafka.admin.ConfigCommand", "--bootstrap-server", node.bootstrap, "--command-config",
                                 "/tmp/client.properties", "--describe", "--entity-type", "users", "--entity-name",
                                 "alice")
         self.assertRegex(output, r"SCRAM credential configs for user-principal 'alice' are "
                                  r"SCRAM-SHA-(256|512)=iterations=4096, SCRAM-SHA-(256|512)=iterations=4096")
         mtls = self.mtls_node
-        mtls.put_file("/tmp/client.properties", self.mtls.client.java_properties(embed_files=True).encode())
+        mtls.put_file("/tmp/client.properties", java_properties(self.mtls.client, embed_files=True).encode())
         output = mtls.java_tool("kafka.admin.ConfigCommand", "--bootstrap-server", mtls.bootstrap, "--command-config",
                                 "/tmp/client.properties", "--describe", "--entity-type", "brokers", "--entity-name",
                                 "1")

@@ -2,6 +2,7 @@
 diagnosis of TLS failures against a local TLS server on loopback (real brokers: unit_tests/real/test_security.py)."""
 
 import datetime
+import ipaddress
 import os
 import shutil
 import socket
@@ -14,7 +15,9 @@ import unittest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import DNSName, IPAddress
 from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from KafkaPersistenceLibrary.broker.ports import free_loopback_port
 from KafkaPersistenceLibrary.errors import KafkaPersistenceError
@@ -240,8 +243,27 @@ class CertificatesTest(CertificateFiles):
         self.assertIn(b"-----BEGIN PRIVATE KEY-----", certs.read(certs.broker_key_file))  # PKCS#8, unencrypted
 
     def test_chain_verifies_with_the_ca_only(self):
+        """What a client and the broker check: each leaf chains to our CA (for its names), and to no other CA."""
         context = ssl.create_default_context(cafile=self.certs.ca_file)
         context.load_cert_chain(self.certs.broker_cert_file, self.certs.broker_key_file)  # key matches
+        broker, *presented = x509.load_pem_x509_certificates(self.certs.read(self.certs.broker_cert_file))
+        client = x509.load_pem_x509_certificate(self.certs.read(self.certs.client_cert_file))
+
+        def verifier(certs):
+            store = Store(x509.load_pem_x509_certificates(certs.read(certs.ca_file)))
+            return PolicyBuilder().store(store)
+
+        for host in (DNSName("localhost"), DNSName("kafka-1"), IPAddress(ipaddress.ip_address("127.0.0.1"))):
+            chain = verifier(self.certs).build_server_verifier(host).verify(broker, presented)
+            self.assertEqual(chain[-1].subject, x509.load_pem_x509_certificate(
+                self.certs.read(self.certs.ca_file)).subject, host)
+        verifier(self.certs).build_client_verifier().verify(client, [])
+        with self.assertRaises(VerificationError):
+            verifier(self.certs).build_server_verifier(DNSName("elsewhere.example")).verify(broker, presented)
+        with self.assertRaises(VerificationError):
+            verifier(self.other).build_server_verifier(DNSName("localhost")).verify(broker, presented)
+        with self.assertRaises(VerificationError):
+            verifier(self.other).build_client_verifier().verify(client, [])
         ClientSecurity.from_arguments("SSL", ca_file=self.certs.ca_file, cert_file=self.certs.client_cert_file,
                                       key_file=self.certs.client_key_file)
 

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ..clients.admin import PartitionState, partition_states
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
-from ..faults import network
-from ..faults.network import CutFrom
+from ..faults.kinds import network
+from ..faults.kinds.network import CutFrom
 from ..security.settings import PLAINTEXT_SECURITY, ClientSecurity
 from .interface import ClusterNode
 from .node import ContainerState, NodeState, PortTaken, StopMode

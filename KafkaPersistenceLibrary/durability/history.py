@@ -42,6 +42,7 @@ class Fault:
     up_at: float | None = None
     target: str = ""
     error: str = ""
+    colour: str = ""  # how the timeline marks it: the fault kind's own colour
 
     @property
     def label(self) -> str:
@@ -124,9 +125,9 @@ class SendHistory:
             self.outcome[seq] = UNKNOWN
         return True
 
-    def begin_fault(self, kind: str, at: float | None = None, target: str = "") -> Fault:
+    def begin_fault(self, kind: str, at: float | None = None, target: str = "", colour: str = "") -> Fault:
         """Record that a fault of ``kind`` (graceful, kill, ...) on ``target`` starts now."""
-        fault = Fault(kind, self.now() if at is None else at, target=target)
+        fault = Fault(kind, self.now() if at is None else at, target=target, colour=colour)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -161,7 +162,7 @@ class SendHistory:
         """Partition -> one past its highest acknowledged offset: how far a read-back must get."""
         ends: dict[int, int] = {}
         for _, partition, offset in self.acked_records():
-            ends[partition] = max(ends.get(partition, 0), offset + 1)
+            ends[partition] = max(ends.get(partition, 0), offset + 1)  # offset -1 (not told) adds nothing
         return ends
 
     def send_times(self, outcome: int) -> list[float]:

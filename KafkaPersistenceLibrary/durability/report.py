@@ -15,8 +15,7 @@ from .history import ACKED, FAILED, PENDING, UNKNOWN, SendHistory
 from .verdict import Verdict
 
 _RED, _GREEN, _GREY, _ORANGE = "#c62828", "#2e7d32", "#9e9e9e", "#ef6c00"
-_FAULT_COLOURS = {"graceful": "#1565c0", "kill": "#c62828", "power-loss": "#4e342e", "stop": "#6a1b9a",
-                  "pause": "#00838f", "isolate": "#ef6c00"}
+_UNCOLOURED_FAULT = "#6a1b9a"  # a fault marked without a colour of its own
 _CELL = "border:1px solid #bbb;padding:2px 8px;"
 
 
@@ -107,7 +106,7 @@ def timeline_png(history: SendHistory, verdict: Verdict, path: str | None = None
     left.step([0.0] + x, [0] + y, where="post", color=_GREEN, lw=1.5, label="acknowledged (cumulative)")
     seen_kinds: set[str] = set()
     for number, fault in enumerate(history.faults):
-        colour = _RED if fault.error else _FAULT_COLOURS.get(fault.kind, "#6a1b9a")
+        colour = _RED if fault.error else (fault.colour or _UNCOLOURED_FAULT)
         label = None if fault.kind in seen_kinds else f"{fault.kind}: down -> serving"
         seen_kinds.add(fault.kind)
         end = fault.up_at if fault.up_at is not None else max(fault.down_at, history.now())

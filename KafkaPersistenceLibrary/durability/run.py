@@ -40,7 +40,7 @@ class Run:
 
 
 @contextlib.contextmanager
-def faults_marked(runs: list[Run], kind: str, target: str, clock) -> Iterator[None]:
+def faults_marked(runs: list[Run], kind: str, target: str, clock, colour: str = "") -> Iterator[None]:
     """Mark a fault on every run while the block runs: begun now, ended when the block returns.
 
     If the block raises, the fault is kept with the error and no end: the
@@ -48,7 +48,7 @@ def faults_marked(runs: list[Run], kind: str, target: str, clock) -> Iterator[No
     """
     started = clock()
     marks: list[tuple[SendHistory, Fault]] = [
-        (run.history, run.history.begin_fault(kind, at=started - run.history.started, target=target))
+        (run.history, run.history.begin_fault(kind, at=started - run.history.started, target=target, colour=colour))
         for run in runs]
     try:
         yield
@@ -71,9 +71,9 @@ class OpenFaults:
     def __init__(self) -> None:
         self._open: dict[str, list[tuple[SendHistory, Fault]]] = {}
 
-    def begin(self, key: str, runs: list[Run], kind: str, target: str, at: float) -> None:
-        marks = [(run.history, run.history.begin_fault(kind, at=at - run.history.started, target=target))
-                 for run in runs]
+    def begin(self, key: str, runs: list[Run], kind: str, target: str, at: float, colour: str = "") -> None:
+        marks = [(run.history, run.history.begin_fault(kind, at=at - run.history.started, target=target,
+                                                       colour=colour)) for run in runs]
         self._open.setdefault(key, []).extend(marks)
 
     def end(self, key: str, at: float) -> None:

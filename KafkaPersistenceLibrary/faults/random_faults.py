@@ -14,13 +14,12 @@ import time
 from collections.abc import Callable
 
 from ..broker.cluster import Cluster
-from ..broker.node import NodeState, StopMode
+from ..broker.node import NodeState
 from ..durability.history import Fault, SendHistory
-from .network import CutFrom
-from .schedule import Draw, FaultKind, Schedule, Targets
+from .fault import FaultKind
+from .schedule import Draw, Schedule, Targets
 
 METADATA_TIMEOUT_SECONDS = 10.0
-STOPS = (FaultKind.KILL, FaultKind.GRACEFUL, FaultKind.POWER_LOSS)
 
 
 @dataclasses.dataclass
@@ -36,7 +35,8 @@ class RanFault:
     error: str = ""
 
     def describe(self) -> str:
-        what = f"{self.kind} of node {self.node}" if self.node is not None else f"{self.kind} (no node to choose)"
+        what = (f"{self.kind.name} of node {self.node}" if self.node is not None
+                else f"{self.kind.name} (no node to choose)")
         return f"fault {self.number} at {self.at:.1f} s: {what}" + (f": FAILED: {self.error}" if self.error else "")
 
 
@@ -52,10 +52,10 @@ class _Holding:
 
 class RandomFaults:
     def __init__(self, cluster: Cluster, schedule: Schedule, targets: Targets, topics: list[str], overlap: bool,
-                 restart_timeout: float, stop_timeout: float, histories: Callable[[], list[SendHistory]],
-                 clock: Callable[[], float] = time.monotonic):
+                 settings, histories: Callable[[], list[SendHistory]], clock: Callable[[], float] = time.monotonic):
+        """``settings`` has the library's ``stop_timeout`` and ``restart_timeout``, as each fault kind takes them."""
         self.cluster, self.schedule, self.targets, self.topics = cluster, schedule, targets, topics
-        self.overlap, self._restart_timeout, self._stop_timeout = overlap, restart_timeout, stop_timeout
+        self.overlap, self._settings = overlap, settings
         self._histories, self._clock = histories, clock
         self.ran: list[RanFault] = []
         self.error: "RanFault | None" = None
@@ -110,17 +110,11 @@ class RandomFaults:
         self.ran.append(ran)
         if node is None:
             return
-        marks = [(history, history.begin_fault(kind.value, at=made_at - history.started, target=f"node {node}"))
-                 for history in self._histories()]
+        marks = [(history, history.begin_fault(kind.name, at=made_at - history.started, target=f"node {node}",
+                                               colour=kind.colour)) for history in self._histories()]
         holding = _Holding(ran, made_at + draw.hold, made_at, marks)
-        role = f"random {kind}"
         try:
-            if kind in STOPS:
-                self.cluster.stop([node], StopMode(kind.value), self._stop_timeout, role)
-            elif kind is FaultKind.PAUSE:
-                self.cluster.pause([node], role)
-            else:
-                self.cluster.isolate([node], CutFrom.NODES, role)
+            kind.make(self.cluster, [node], self._settings, f"random {kind.name}")
         except Exception as error:  # noqa: BLE001 - kept on the fault and reported by Stop Random Faults
             self._failed(holding, error)
             return
@@ -132,12 +126,7 @@ class RandomFaults:
         began = self._clock()
         ran.held = began - holding.made_at
         try:
-            if ran.kind in STOPS:
-                ran.recovery = self.cluster.start_again([node], self._restart_timeout)
-            elif ran.kind is FaultKind.PAUSE:
-                ran.recovery = self.cluster.resume([node], self._restart_timeout)
-            else:
-                ran.recovery = self.cluster.heal_network([node], self._restart_timeout)
+            ran.recovery = ran.kind.undo(self.cluster, [node], self._settings)
         except Exception as error:  # noqa: BLE001 - kept on the fault and reported by Stop Random Faults
             self._failed(holding, error)
             return
@@ -146,7 +135,7 @@ class RandomFaults:
             history.end_fault(fault, at=ended - history.started)
         if not self.overlap:
             try:
-                self._wait_until_in_sync(began + self._restart_timeout)
+                self._wait_until_in_sync(began + self._settings.restart_timeout)
             except Exception as error:  # noqa: BLE001 - kept on the fault and reported by Stop Random Faults
                 self._failed(holding, error)
                 return
@@ -168,7 +157,7 @@ class RandomFaults:
             if not behind or self._stop.is_set():  # stopping: Stop Random Faults waits for it itself
                 return
             if self._clock() >= deadline:
-                raise TimeoutError(f"replicas not back in sync within {self._restart_timeout:g} s: "
+                raise TimeoutError(f"replicas not back in sync within {self._settings.restart_timeout:g} s: "
                                    f"{'; '.join(behind[:3])}")
             time.sleep(0.25)
 

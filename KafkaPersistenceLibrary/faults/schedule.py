@@ -12,19 +12,10 @@ import enum
 import random
 import re
 
-from ..choices import by_value
 from ..errors import KafkaPersistenceError
 from ..timeouts import to_seconds
-
-
-class FaultKind(enum.StrEnum):
-    """A fault the schedule can make on one node, and what undoes it."""
-
-    KILL = "kill"  # SIGKILL of the broker process; undone by a start
-    GRACEFUL = "graceful"  # SIGTERM, a controlled shutdown; undone by a start
-    POWER_LOSS = "power-loss"  # the node dies at once, unsynced writes lost (power_loss=True); undone by a start
-    PAUSE = "pause"  # every process frozen; undone by resuming
-    ISOLATE = "isolate"  # cut off from every other node, both ways; undone by healing the network
+from . import registry
+from .fault import FaultKind
 
 
 class Targets(enum.StrEnum):
@@ -38,16 +29,16 @@ class Targets(enum.StrEnum):
 
 def parse_kinds(text: str) -> list[FaultKind]:
     """``kill,graceful,pause`` -> the kinds, in that order, each once."""
-    kinds: list[FaultKind] = []
+    chosen: list[FaultKind] = []
     for part in str(text).split(","):
         if part.strip():
-            kind = by_value(FaultKind, part, "Invalid fault kind")
-            if kind not in kinds:
-                kinds.append(kind)
-    if not kinds:
+            kind = registry.kind(part)
+            if kind not in chosen:
+                chosen.append(kind)
+    if not chosen:
         raise KafkaPersistenceError(f"Invalid kinds '{text}': name at least one of "
-                                    f"{', '.join(k.value for k in FaultKind)}, separated by commas.")
-    return kinds
+                                    f"{', '.join(registry.KINDS)}, separated by commas.")
+    return chosen
 
 
 @dataclasses.dataclass(frozen=True)

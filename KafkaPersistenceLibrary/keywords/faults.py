@@ -10,7 +10,10 @@ from ..broker.cluster import Cluster
 from ..broker.node import NodeState, StopMode
 from ..durability.run import faults_marked
 from ..errors import KafkaPersistenceError
-from ..faults.network import CutFrom
+from ..faults import registry
+from ..faults.fault import FaultKind, Need
+from ..faults.kinds import network, process
+from ..faults.kinds.network import CutFrom
 from ..timeouts import to_seconds
 from .context import LibraryContext
 from .one_line import keyword
@@ -64,11 +67,11 @@ class FaultKeywords:
         seconds = to_seconds(downtime, "downtime", allow_zero=True)
         self.ctx.require_no_random_faults("Restart Broker")
         cluster = self.ctx.require_cluster()
-        _require_power_loss(cluster, mode)
+        kind = _kind_of(mode, cluster)
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Restart Broker")
         settings = self.ctx.settings
-        with faults_marked(list(self.ctx.runs.values()), mode.value, selection.target, time.monotonic):
+        with faults_marked(list(self.ctx.runs.values()), kind.name, selection.target, time.monotonic, kind.colour):
             report = cluster.restart(selection.node_ids, mode, seconds, settings.restart_timeout,
                                      settings.stop_timeout)
         exit_codes = ", ".join(f"node {i}: {code}" for i, code in report.exit_codes.items())
@@ -107,14 +110,14 @@ class FaultKeywords:
         mode = StopMode.parse(mode)
         self.ctx.require_no_random_faults("Stop Broker")
         cluster = self.ctx.require_cluster()
-        _require_power_loss(cluster, mode)
+        kind = _kind_of(mode, cluster)
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Stop Broker")
         began = time.monotonic()
-        exit_codes = cluster.stop(selection.node_ids, mode, self.ctx.settings.stop_timeout, selection.role)
+        exit_codes = kind.make(cluster, selection.node_ids, self.ctx.settings, selection.role)
         for node_id in selection.node_ids:
-            self.ctx.open_faults.begin(f"node {node_id}", list(self.ctx.runs.values()), mode.value,
-                                       f"node {node_id}", began)
+            self.ctx.open_faults.begin(f"node {node_id}", list(self.ctx.runs.values()), kind.name,
+                                       f"node {node_id}", began, kind.colour)
         logger.info(f"Stopped {selection.target} ({mode.value}); exit codes {exit_codes}. It stays down until "
                     f"'Start Broker'.")
         return DotDict(node=_one_or_all(selection.node_ids), exit_code=_one_or_all(list(exit_codes.values())))
@@ -140,7 +143,7 @@ class FaultKeywords:
         cluster = self.ctx.require_cluster()
         node_ids = nodes_to_undo(self.ctx, cluster, broker, topic, partition, NodeState.STOPPED, "Start Broker",
                                  "Stop Broker")
-        recovery = cluster.start_again(node_ids, self.ctx.settings.restart_timeout)
+        recovery = process.start_again(cluster, node_ids, self.ctx.settings)
         ended = time.monotonic()
         for node_id in node_ids:
             self.ctx.open_faults.end(f"node {node_id}", ended)
@@ -166,10 +169,10 @@ class FaultKeywords:
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Pause Broker")
         began = time.monotonic()
-        cluster.pause(selection.node_ids, selection.role)
+        process.PAUSE.make(cluster, selection.node_ids, self.ctx.settings, selection.role)
         for node_id in selection.node_ids:
-            self.ctx.open_faults.begin(f"node {node_id}", list(self.ctx.runs.values()), "pause",
-                                       f"node {node_id}", began)
+            self.ctx.open_faults.begin(f"node {node_id}", list(self.ctx.runs.values()), process.PAUSE.name,
+                                       f"node {node_id}", began, process.PAUSE.colour)
         logger.info(f"Paused {selection.target}.")
         return DotDict(node=_one_or_all(selection.node_ids))
 
@@ -194,7 +197,7 @@ class FaultKeywords:
         cluster = self.ctx.require_cluster()
         node_ids = nodes_to_undo(self.ctx, cluster, broker, topic, partition, NodeState.PAUSED, "Resume Broker",
                                  "Pause Broker")
-        recovery = cluster.resume(node_ids, self.ctx.settings.restart_timeout)
+        recovery = process.PAUSE.undo(cluster, node_ids, self.ctx.settings)
         ended = time.monotonic()
         for node_id in node_ids:
             self.ctx.open_faults.end(f"node {node_id}", ended)
@@ -238,9 +241,9 @@ class FaultKeywords:
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Isolate Broker")
         began = time.monotonic()
-        added = cluster.isolate(selection.node_ids, cut_from, selection.role)
-        self.ctx.open_faults.begin("network", list(self.ctx.runs.values()), "isolate",
-                                   f"{selection.target} from {cut_from.value}", began)
+        added = network.ISOLATE.make(cluster, selection.node_ids, self.ctx.settings, selection.role, cut_from=cut_from)
+        self.ctx.open_faults.begin("network", list(self.ctx.runs.values()), network.ISOLATE.name,
+                                   f"{selection.target} from {cut_from.value}", began, network.ISOLATE.colour)
         logger.info(f"Isolated {selection.target} from {cut_from.value} ({added} iptables rules in its namespace).")
         return DotDict(node=_one_or_all(selection.node_ids), rules=added)
 
@@ -260,7 +263,7 @@ class FaultKeywords:
         if not healed:
             logger.info("No node is isolated.")
             return DotDict(nodes=[], recovery=0.0)
-        recovery = cluster.heal_network(healed, self.ctx.settings.restart_timeout)
+        recovery = network.ISOLATE.undo(cluster, healed, self.ctx.settings)
         self.ctx.open_faults.end("network", time.monotonic())
         logger.info(f"Healed the network of node(s) {', '.join(map(str, healed))}; the cluster served after "
                     f"{recovery:.2f} s.")
@@ -272,11 +275,14 @@ class FaultKeywords:
         return states[partition].leader if partition < len(states) else -1
 
 
-def _require_power_loss(cluster: Cluster, mode: StopMode) -> None:
-    if mode is StopMode.POWER_LOSS and not cluster.power_loss:
+def _kind_of(mode: StopMode, cluster: Cluster) -> FaultKind:
+    """The fault kind a stop mode makes; one line when this cluster cannot make it."""
+    kind = registry.kind(mode.value)
+    if kind.needs is Need.FILESYSTEM and kind.why_not(cluster):
         raise KafkaPersistenceError(
             "mode=power-loss needs a cluster started for it: 'Start Kafka    power_loss=True' puts the log "
             "directories on a filesystem that can forget unsynced writes (this one was started without it).")
+    return kind
 
 
 def _one_or_all(values: list):

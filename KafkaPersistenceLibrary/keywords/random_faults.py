@@ -10,8 +10,10 @@ from robot.utils import DotDict
 from ..broker.node import NodeState
 from ..choices import by_value
 from ..errors import KafkaPersistenceError
+from ..faults import registry
+from ..faults.fault import FaultKind
 from ..faults.random_faults import RandomFaults
-from ..faults.schedule import FaultKind, Schedule, Span, Targets, parse_kinds
+from ..faults.schedule import Schedule, Span, Targets, parse_kinds
 from ..timeouts import to_seconds
 from .context import LibraryContext
 from .one_line import keyword
@@ -65,9 +67,7 @@ class RandomFaultKeywords:
             raise KafkaPersistenceError("Random faults are already running: call 'Stop Random Faults' first.")
         chosen = asked or _every_kind(cluster)
         for kind in chosen:
-            why_not = _cannot(cluster, kind)
-            if why_not:
-                raise KafkaPersistenceError(f"This cluster cannot make {kind} faults: {why_not}.")
+            registry.require(kind, cluster)
         topics = [topic] if topic else sorted(ctx.runs)
         if targets in (Targets.LEADERS, Targets.FOLLOWERS) and not topics:
             raise KafkaPersistenceError(f"broker={targets} needs the partitions they lead or follow: give topic=, "
@@ -76,13 +76,12 @@ class RandomFaultKeywords:
             raise KafkaPersistenceError(f"Random faults start from a whole cluster, and nodes are down: "
                                         f"{cluster.down_nodes()}. Bring them back first.")
         seed = seed if seed is not None else ctx.random.randrange(1, 10**6)
-        faults = RandomFaults(cluster, Schedule(seed, chosen, wait, hold), targets, topics, overlap,
-                              ctx.settings.restart_timeout, ctx.settings.stop_timeout,
+        faults = RandomFaults(cluster, Schedule(seed, chosen, wait, hold), targets, topics, overlap, ctx.settings,
                               lambda: [run.history for run in list(ctx.runs.values())])
         faults.start()
         ctx.random_faults = faults
-        logger.info(f"Random faults started: {', '.join(chosen)} on {targets} node(s), every {wait}, each held "
-                    f"{hold}{', overlapping' if overlap else ''}; seed {seed} repeats them.")
+        logger.info(f"Random faults started: {', '.join(kind.name for kind in chosen)} on {targets} node(s), every "
+                    f"{wait}, each held {hold}{', overlapping' if overlap else ''}; seed {seed} repeats them.")
         return seed
 
     @keyword(tags=["faults"])
@@ -120,47 +119,22 @@ class RandomFaultKeywords:
         for topic in sorted(ctx.runs):
             self.wait_until_replicas_in_sync(topic, timeout=max(1.0, deadline - time.monotonic()))
         logger.info(_schedule_html(faults), html=True)
-        counts = DotDict({kind.value: sum(1 for f in faults.ran if f.kind is kind and f.node is not None)
-                          for kind in FaultKind})
+        counts = DotDict({name: sum(1 for f in faults.ran if f.kind.name == name and f.node is not None)
+                          for name in registry.KINDS})
         logger.info(f"Random faults stopped after {len(faults.ran)} fault(s) ({dict(counts)}); seed "
                     f"{faults.schedule.seed}.")
         if faults.error is not None:
             raise KafkaPersistenceError(f"Random {faults.error.describe()}. Every fault was undone; seed "
                                         f"{faults.schedule.seed} repeats the schedule.")
         return DotDict(seed=faults.schedule.seed, counts=counts,
-                       faults=[DotDict(number=f.number, kind=f.kind.value, node=f.node, at=round(f.at, 3),
+                       faults=[DotDict(number=f.number, kind=f.kind.name, node=f.node, at=round(f.at, 3),
                                        held=None if f.held is None else round(f.held, 3),
                                        recovery=None if f.recovery is None else round(f.recovery, 3),
                                        error=f.error) for f in faults.ran])
 
 
 def _every_kind(cluster) -> list[FaultKind]:
-    return [kind for kind in FaultKind if not _cannot(cluster, kind)]
-
-
-def _cannot(cluster, kind: FaultKind) -> str:
-    """Why ``cluster`` cannot make ``kind``, or ""."""
-    if kind is FaultKind.POWER_LOSS and not cluster.power_loss:
-        return "power loss needs 'Start Kafka    power_loss=True'"
-    if kind is FaultKind.ISOLATE and cluster.network_name is None:
-        return f"isolating a node needs a cluster the library started, and {cluster.description} is not one"
-    if kind is FaultKind.ISOLATE and len(cluster.nodes) < 2:
-        return "a single node has no other node to be cut off from (start Kafka with brokers=3)"
-    missing = _missing_commands(cluster, kind)
-    return f"Connect Kafka was given no {missing}= command" if missing else ""
-
-
-def _missing_commands(cluster, kind: FaultKind) -> str:
-    """For the command driver: the action a kind needs and the user did not give."""
-    for node in cluster.nodes.values():
-        commands = getattr(node, "commands", None)
-        if commands is None:
-            return ""
-        wanted = {FaultKind.KILL: ("kill",), FaultKind.GRACEFUL: ("stop", "restart"),
-                  FaultKind.PAUSE: ("pause",)}.get(kind, ())
-        if wanted and not any(commands.get(action) for action in wanted):
-            return wanted[0]
-    return ""
+    return [kind for kind in registry.KINDS.values() if kind.random and not kind.why_not(cluster)]
 
 
 def _undo_what_is_left(cluster, timeout: float) -> None:
@@ -176,7 +150,7 @@ def _undo_what_is_left(cluster, timeout: float) -> None:
 
 def _schedule_html(faults: RandomFaults) -> str:
     heads = ["#", "at", "kind", "node", "held", "back after", "error"]
-    rows = [[str(f.number), f"{f.at:.1f} s", f.kind.value, "-" if f.node is None else str(f.node),
+    rows = [[str(f.number), f"{f.at:.1f} s", f.kind.name, "-" if f.node is None else str(f.node),
              "-" if f.held is None else f"{f.held:.1f} s", "-" if f.recovery is None else f"{f.recovery:.1f} s",
              f.error] for f in faults.ran]
     out = [f"<p>Random faults, seed {faults.schedule.seed}: {len(faults.ran)} fault(s)</p>",

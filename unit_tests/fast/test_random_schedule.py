@@ -4,29 +4,32 @@ import random
 import unittest
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary
-from KafkaPersistenceLibrary.faults.schedule import Draw, FaultKind, Schedule, Span, parse_kinds
+from KafkaPersistenceLibrary.faults.registry import KINDS
+from KafkaPersistenceLibrary.faults.schedule import Draw, Schedule, Span, parse_kinds
+
+KILL, PAUSE, ISOLATE, POWER_LOSS = KINDS["kill"], KINDS["pause"], KINDS["isolate"], KINDS["power-loss"]
 
 
 class ScheduleTest(unittest.TestCase):
     def test_one_seed_gives_the_same_schedule(self):
         def draws(seed):
-            schedule = Schedule(seed, [FaultKind.KILL, FaultKind.PAUSE, FaultKind.ISOLATE], Span(3, 8), Span(1, 4))
+            schedule = Schedule(seed, [KILL, PAUSE, ISOLATE], Span(3, 8), Span(1, 4))
             return [schedule.next() for _ in range(50)]
 
         self.assertEqual(draws(4711), draws(4711))
         self.assertNotEqual(draws(4711), draws(4712))
 
     def test_draws_stay_in_their_ranges_and_use_every_kind(self):
-        schedule = Schedule(1, list(FaultKind), Span(3, 8), Span(1, 4))
+        schedule = Schedule(1, list(KINDS.values()), Span(3, 8), Span(1, 4))
         draws = [schedule.next() for _ in range(500)]
         self.assertTrue(all(3 <= d.wait <= 8 and 1 <= d.hold <= 4 and 0 <= d.pick < 1 for d in draws))
-        self.assertEqual({d.kind for d in draws}, set(FaultKind))
+        self.assertEqual({d.kind.name for d in draws}, set(KINDS))
 
     def test_a_draw_picks_among_sorted_candidates(self):
-        self.assertEqual(Draw(1, FaultKind.KILL, 0.0, 1).node([1, 2, 3]), 1)
-        self.assertEqual(Draw(1, FaultKind.KILL, 0.999, 1).node([1, 2, 3]), 3)
-        self.assertIsNone(Draw(1, FaultKind.KILL, 0.5, 1).node([]))
-        picks = [Draw(1, FaultKind.KILL, random.Random(s).random(), 1).node([1, 2, 3]) for s in range(300)]
+        self.assertEqual(Draw(1, KILL, 0.0, 1).node([1, 2, 3]), 1)
+        self.assertEqual(Draw(1, KILL, 0.999, 1).node([1, 2, 3]), 3)
+        self.assertIsNone(Draw(1, KILL, 0.5, 1).node([]))
+        picks = [Draw(1, KILL, random.Random(s).random(), 1).node([1, 2, 3]) for s in range(300)]
         self.assertEqual(set(picks), {1, 2, 3})
 
     def test_spans_and_kinds(self):
@@ -34,7 +37,7 @@ class ScheduleTest(unittest.TestCase):
         self.assertEqual(Span.parse("5", "interval"), Span(5, 5))
         self.assertEqual(Span.parse("1 min .. 2 min", "interval"), Span(60, 120))
         self.assertEqual(str(Span(3, 8)), "3s..8s")
-        self.assertEqual(parse_kinds("kill, Power_Loss,kill"), [FaultKind.KILL, FaultKind.POWER_LOSS])
+        self.assertEqual(parse_kinds("kill, Power_Loss,kill"), [KILL, POWER_LOSS])
 
 
 class RandomFaultArgumentsTest(unittest.TestCase):
@@ -44,8 +47,8 @@ class RandomFaultArgumentsTest(unittest.TestCase):
         library = KafkaPersistenceLibrary()
         cases = [
             (dict(kinds="kill,explode"),
-             "Invalid fault kind 'explode': use one of kill, graceful, power-loss, pause, isolate."),
-            (dict(kinds=" , "), "Invalid kinds ' , ': name at least one of kill, graceful, power-loss, pause, "
+             "Invalid fault kind 'explode': use one of kill, graceful, pause, power-loss, isolate."),
+            (dict(kinds=" , "), "Invalid kinds ' , ': name at least one of kill, graceful, pause, power-loss, "
                                 "isolate, separated by commas."),
             (dict(interval="soon"), "Invalid interval 'soon': use a number of seconds or a time string like '10s' "
                                     "or '1 min'."),

@@ -40,8 +40,9 @@ class RandomFaultsTest(BrokerTestCase):
         self.assertEqual({n.state for n in self.library.get_brokers()}, {"running"})
 
     def test_what_the_cluster_cannot_do_and_what_would_race_it(self):
-        with self.assertRaisesRegex(KafkaPersistenceError, r"^This cluster cannot make power-loss faults: power "
-                                                           r"loss needs 'Start Kafka    power_loss=True'\.$"):
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^This cluster cannot make power-loss faults: it needs "
+                                                           r"the power-loss filesystem: 'Start Kafka    "
+                                                           r"power_loss=True'\.$"):
             self.library.start_random_faults(kinds="kill,power-loss")
         with self.assertRaisesRegex(KafkaPersistenceError, r"^broker=leaders needs the partitions they lead or "
                                                            r"follow: give topic=, or start a producer first\.$"):

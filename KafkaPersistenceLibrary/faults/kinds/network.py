@@ -14,10 +14,11 @@ cut apart:
 
 import enum
 
-from ..broker.environment import CLIENT_PORT
-from ..broker.node import Node
-from ..choices import by_value
-from ..errors import KafkaPersistenceError
+from ...broker.environment import CLIENT_PORT
+from ...broker.node import Node
+from ...choices import by_value
+from ...errors import KafkaPersistenceError
+from ..fault import FaultKind, Need
 
 CHAIN = "KPL"
 
@@ -33,6 +34,23 @@ class CutFrom(enum.Enum):
     @classmethod
     def parse(cls, value: "CutFrom | str") -> "CutFrom":
         return by_value(cls, value, "Invalid from")
+
+
+def _isolate(cluster, node_ids, settings, role="", cut_from: CutFrom = CutFrom.NODES) -> int:
+    return cluster.isolate(node_ids, cut_from, role)
+
+
+def _heal(cluster, node_ids, settings) -> float:
+    return cluster.heal_network(node_ids, settings.restart_timeout)
+
+
+ISOLATE = FaultKind(
+    "isolate", "a network partition: split brain (from=nodes) or a node clients cannot reach (from=clients)",
+    Need.PRIVATE_NETWORK, "#ef6c00", ("Isolate Broker", "Heal Network", "Start Random Faults"), "`Isolate Broker`",
+    make=_isolate, undo=_heal)
+
+ORDER = 3  # where its kinds stand in lists of every kind
+KINDS = (ISOLATE,)
 
 
 def rules(cut: CutFrom, peer_addresses: list[str]) -> list[list[str]]:

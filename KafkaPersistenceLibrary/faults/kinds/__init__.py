@@ -1,0 +1,1 @@
+"""One module per kind of fault; each exports ``KINDS`` (see ``faults/fault.py``)."""

@@ -40,3 +40,18 @@ class BrokerTestCase(unittest.TestCase):
     def node(self, node_id: int = 1):
         """The library's node object (container access for tests that make faults by hand)."""
         return self.library.ctx.cluster.nodes[node_id]
+
+
+class ClusterTestCase(BrokerTestCase):
+    """Three brokers and a controller shared by a class; each test's faults are undone after it, and
+    ``topic()`` creates the test's own topic (with the cluster's replication defaults)."""
+
+    START = {"brokers": 3}
+
+    def setUp(self):
+        self.addCleanup(self.leave_every_node_running)
+
+    def topic(self, **config) -> str:
+        name = super().topic()
+        self.library.create_topic(name, **config)
+        return name

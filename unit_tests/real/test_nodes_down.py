@@ -9,23 +9,13 @@ whose only controller was the paused one.
 
 import threading
 import time
-import uuid
 
 from KafkaPersistenceLibrary import KafkaPersistenceError
 
-from .broker_case import BrokerTestCase
+from .broker_case import ClusterTestCase
 
 
-class NodesDownTest(BrokerTestCase):
-    START = {"brokers": 3}
-
-    def setUp(self):
-        self.addCleanup(self.leave_every_node_running)
-
-    def topic(self, **config) -> str:
-        name = f"{self._testMethodName}-{uuid.uuid4().hex[:6]}"
-        self.library.create_topic(name, **config)
-        return name
+class NodesDownTest(ClusterTestCase):
 
     def test_verdict_while_the_leader_is_still_down(self):
         topic = self.topic(partitions=2)

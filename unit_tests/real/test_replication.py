@@ -7,24 +7,14 @@ alone with its records, an unclean election), never by faking the read-back.
 
 import time
 import unittest
-import uuid
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
 from KafkaPersistenceLibrary.clients.admin import partition_states
 
-from .broker_case import BrokerTestCase
+from .broker_case import BrokerTestCase, ClusterTestCase
 
 
-class ReplicatedClusterTest(BrokerTestCase):
-    START = {"brokers": 3}
-
-    def setUp(self):
-        self.addCleanup(self.leave_every_node_running)
-
-    def topic(self, **config) -> str:
-        name = f"{self._testMethodName}-{uuid.uuid4().hex[:6]}"
-        self.library.create_topic(name, **config)
-        return name
+class ReplicatedClusterTest(ClusterTestCase):
 
     def test_start_kafka_returns_every_brokers_address(self):
         bootstrap = self.library.get_bootstrap_servers()

@@ -28,11 +28,11 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
 
     = Quick start =
 
-    | *** Settings ***
+    | ``*** Settings ***``
     | Library    KafkaPersistenceLibrary
     | Suite Setup    Start Kafka
     |
-    | *** Test Cases ***
+    | ``*** Test Cases ***``
     | Message Survives A Broker Restart
     |     Produce Message    test_topic    Persistent Message
     |     Restart Broker
@@ -64,7 +64,7 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
     | `Isolate Broker` / `Heal Network` | cut a node off its peers, or off clients (iptables in its own namespace) |
 
     ``broker=`` chooses the node: a node id, ``leader``, ``follower`` or
-    ``followers`` of ``topic=``/``partition=``, ``controller``, ``all`` or
+    ``followers`` of ``topic=`` and ``partition=``, ``controller``, ``all`` or
     ``random`` (seeded, the seed logged). `Get Partition State`, `Wait Until
     Replicas In Sync` and `Wait Until Partition Has Leader` observe the effect.
 
@@ -109,7 +109,7 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
     with the same message and verdict keywords; faults go through a driver: its
     containers, or commands you give (``kubectl``, ``ssh``, ...). It never removes
     or reconfigures what it did not create. Client security (TLS, SASL PLAIN and
-    SCRAM) is given to `Connect Kafka`; `Start Kafka    security=sasl_ssl` starts
+    SCRAM) is given to `Connect Kafka`; `Start Kafka` ``security=sasl_ssl`` starts
     a secured cluster of our own, and `Get Client Settings` returns what a
     client needs. Passwords never appear in the log (give them as Robot
     secrets and they are hidden even at TRACE level).

@@ -43,7 +43,7 @@ class ConnectionKeywords:
           ``resume=``, ``ready=`` (returns once the node is ready), ``logs=``.
           Placeholders: ``{broker}`` (node id), ``{host}``, ``{port}``. Each
           command gets ``command_timeout``; what ran and printed is logged.
-        `Restart Broker    broker=leader    topic=...` keeps its meaning: the
+        `Restart Broker` ``broker=leader    topic=...`` keeps its meaning: the
         leader's id comes from the cluster's metadata, then the driver acts.
 
         Client security: ``security_protocol`` PLAINTEXT, SSL, SASL_PLAINTEXT or
@@ -115,9 +115,9 @@ class ConnectionKeywords:
         Keys: ``bootstrap``, ``security_protocol``, ``sasl_mechanism``,
         ``username``, ``password`` (a Robot ``Secret``, shown as ``<secret>`` in
         the log; ``${settings.password.value}`` is the text), ``ca_file``,
-        ``cert_file`` and ``key_file``. With `Start Kafka    security=sasl_ssl`
-        they hold the generated user and the throw-away CA; `Connect Kafka
-        &{settings}` connects another library instance with them.
+        ``cert_file`` and ``key_file``. With `Start Kafka` ``security=sasl_ssl``
+        they hold the generated user and the throw-away CA; `Connect Kafka`
+        ``&{settings}`` connects another library instance with them.
 
         | `Start Kafka`    security=sasl_ssl
         | ${settings} =    `Get Client Settings`

@@ -66,7 +66,7 @@ Empty Topic
     ...    Consume Should Equal    failures-empty    x    timeout=1s
 
 Unknown Restart Mode
-    Run Keyword And Expect Error    Unknown restart mode 'reboot': use one of graceful, kill, power-loss.
+    Run Keyword And Expect Error    Invalid restart mode 'reboot': use one of graceful, kill, power-loss.
     ...    Restart Broker    mode=reboot
 
 A Null Value Needs A Key

@@ -38,7 +38,7 @@ class StopMode(enum.Enum):
     @classmethod
     def parse(cls, value: "StopMode | str") -> "StopMode":
         """The member for ``value`` (for Python callers; Robot converts by itself)."""
-        return by_value(cls, value, "Unknown restart mode")
+        return by_value(cls, value, "Invalid restart mode")
 
 
 class NodeState(enum.StrEnum):

@@ -83,7 +83,7 @@ class ArgumentTest(unittest.TestCase):
 
     def test_unknown_restart_mode(self):
         with self.assertRaisesRegex(KafkaPersistenceError,
-                                    r"^Unknown restart mode 'reboot': use one of graceful, kill, power-loss\.$"):
+                                    r"^Invalid restart mode 'reboot': use one of graceful, kill, power-loss\.$"):
             self.library.restart_broker(mode="reboot")
 
     def test_restart_modes_by_their_names(self):

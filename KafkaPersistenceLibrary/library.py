@@ -62,11 +62,16 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
     | `Stop Broker` / `Start Broker` | keep node(s) down while the test goes on |
     | `Pause Broker` / `Resume Broker` | freeze a node (``docker pause``): a leader that neither answers nor resigns |
     | `Isolate Broker` / `Heal Network` | cut a node off its peers, or off clients (iptables in its own namespace) |
+    | `Start Random Faults` / `Stop Random Faults` | a seeded schedule of all these, in the background, as Jepsen's nemesis makes them |
 
     ``broker=`` chooses the node: a node id, ``leader``, ``follower`` or
     ``followers`` of ``topic=`` and ``partition=``, ``controller``, ``all`` or
     ``random`` (seeded, the seed logged). `Get Partition State`, `Wait Until
     Replicas In Sync` and `Wait Until Partition Has Leader` observe the effect.
+    `Start Broker` and `Resume Broker` without ``broker=`` bring back every
+    stopped or paused node. Every keyword keeps working with nodes down: what a
+    settling cluster answers for a while is asked again within the keyword's
+    timeout, and what still fails is one line, never a Kafka client's exception.
 
     What each fault is, and is not: ``kill`` is a process crash; the host's page
     cache keeps every write, fsynced or not. ``power-loss`` (with `Start Kafka`

@@ -11,14 +11,15 @@ Suite Setup      Start Kafka    brokers=3    controllers=3    power_loss=True
 
 *** Variables ***
 ${RANDOM_FAULT_SECONDS}    60
-${SEED}                    146    # its first five faults are the five kinds, one each
+${KINDS}                   kill,graceful,pause,power-loss,isolate
+${SEED}                    146    # with these kinds in this order, its first five faults are the five kinds
 
 
 *** Test Cases ***
 Random Faults Of Every Kind Lose Nothing With acks=all
     Create Topic    orders    partitions=3
     Start Background Producer    orders    rate=300
-    Start Random Faults    seed=${SEED}
+    Start Random Faults    kinds=${KINDS}    seed=${SEED}
     Sleep    ${RANDOM_FAULT_SECONDS}    let the schedule run under load
     ${schedule} =    Stop Random Faults
     Should Not Be Empty    ${schedule.faults}

@@ -7,7 +7,7 @@ import confluent_kafka
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NodeNotReadyError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ..errors import KafkaPersistenceError
 from .client_errors import is_retriable
@@ -97,8 +97,8 @@ def partition_states(connection: Connection, topic: str, timeout: float,
         for node_id in ask:
             try:
                 return metadata_from(admin, node_id, [topic])["topics"]
-            except (KafkaConnectionError, NodeNotReadyError, KafkaTimeoutError):
-                if node_id == ask[-1]:
+            except KafkaError as error:  # that broker cannot answer now: ask the next one
+                if node_id == ask[-1] or not is_retriable(error):
                     raise
         return []
 

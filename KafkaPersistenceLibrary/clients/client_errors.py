@@ -12,7 +12,7 @@ retriable, or still fails at the deadline, becomes one line of ours
 import time
 
 import confluent_kafka
-from kafka.errors import KafkaConnectionError, KafkaError, NodeNotReadyError
+from kafka.errors import KafkaConnectionError, KafkaError, NodeNotReadyError, UnknownBrokerIdError
 
 RETRY_PAUSE_SECONDS = 0.2
 
@@ -37,8 +37,8 @@ def is_retriable(error: BaseException) -> bool:
         return isinstance(kafka_error, _E) and (kafka_error.retriable() or kafka_error.code() in RETRIABLE_CODES)
     if isinstance(error, confluent_kafka.KafkaError):
         return error.retriable() or error.code() in RETRIABLE_CODES
-    if isinstance(error, (KafkaConnectionError, NodeNotReadyError)):
-        return True
+    if isinstance(error, (KafkaConnectionError, NodeNotReadyError, UnknownBrokerIdError)):
+        return True  # UnknownBrokerIdError: this client's metadata does not list a broker that just came back
     return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from ..broker.cluster import Cluster
 from ..broker.node import NodeState
 from ..durability.history import Fault, SendHistory
+from ..errors import KafkaPersistenceError
 from .fault import FaultKind
 from .schedule import Draw, Schedule, Targets
 
@@ -151,7 +152,11 @@ class RandomFaults:
         while True:
             behind = []
             for topic in self.topics:
-                states = self.cluster.partition_states(topic, METADATA_TIMEOUT_SECONDS) or []
+                try:
+                    states = self.cluster.partition_states(topic, METADATA_TIMEOUT_SECONDS) or []
+                except KafkaPersistenceError as error:  # no broker answered this time: not in sync yet
+                    behind.append(str(error))
+                    continue
                 behind += [f"{s.topic}-{s.partition} (replicas {list(s.replicas)}, ISR {list(s.isr)})"
                            for s in states if set(s.isr) != set(s.replicas) or s.leader < 0]
             if not behind or self._stop.is_set():  # stopping: Stop Random Faults waits for it itself

@@ -63,7 +63,7 @@ def verdict_html(verdict: Verdict, faults_figures: list[dict[str, Any]]) -> str:
     out.append("</table>")
     if faults_figures:
         heads = ["fault", "down at", "up at", "downtime", "first ack after down",
-                 "first ack after up", "longest ack gap"]
+                 "first ack after up", "longest ack gap", "acks/s"]
         out.append('<table style="border-collapse:collapse;margin-top:6px"><tr>'
                    + "".join(f'<th style="{_CELL}">{h}</th>' for h in heads) + "</tr>")
         for row in faults_figures:
@@ -72,7 +72,8 @@ def verdict_html(verdict: Verdict, faults_figures: list[dict[str, Any]]) -> str:
             cells = [html.escape(str(row.get("kind", ""))), _seconds(row.get("down_at")),
                      _seconds(row.get("up_at")), _seconds(row.get("downtime")),
                      _seconds(row.get("first_ack_after_down")),
-                     _seconds(row.get("first_ack_after_up")), gap]
+                     _seconds(row.get("first_ack_after_up")), gap,
+                     "-" if row.get("throughput") is None else f'{row["throughput"]:.0f}']
             out.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>")
         out.append("</table>")
     return "\n".join(out)

@@ -259,12 +259,17 @@ def _gap_fields(gap: tuple[float, float] | None) -> dict[str, float | None]:
 def fault_figures(history: SendHistory) -> list[dict[str, Any]]:
     """How each fault looked from the producer's side, from the ack times.
 
-    One dict per fault, then one ``kind="whole run"`` row, all with the keys
-    ``kind, down_at, up_at, downtime, first_ack_after_down, first_ack_after_up,
-    gap_start, gap_end, gap``. ``first_ack_after_*`` is the delay from the fault
-    start / from the broker answering to the first ack at or after it. ``gap`` is
-    the longest period between consecutive acks overlapping the fault (or the
-    run); no ack at all after a fault shows as None. Times are seconds since start.
+    One dict per fault, then one ``kind="whole run"`` row and, when there were
+    faults, one ``kind="outside faults"`` row (the clean baseline), all with the
+    keys ``kind, down_at, up_at, downtime, first_ack_after_down,
+    first_ack_after_up, gap_start, gap_end, gap, throughput``.
+    ``first_ack_after_*`` is the delay from the fault start / from the broker
+    answering to the first ack at or after it. ``gap`` is the longest period
+    between consecutive acks overlapping the fault (or the run); no ack at all
+    after a fault shows as None. ``throughput`` is acks per second over the
+    fault (to the last ack while it lasts), the run (first to last ack) or the
+    run's time outside every fault; None when that time is empty. Times are
+    seconds since start.
     """
     times = history.ack_times()
     rows: list[dict[str, Any]] = []
@@ -283,10 +288,38 @@ def fault_figures(history: SendHistory) -> list[dict[str, Any]]:
         }
         # Gaps overlapping [down_at, end] lie between indexes i_down-1 .. i_up.
         row.update(_gap_fields(_longest_gap(times, i_down, i_up, fault.down_at, end)))
+        last = times[-1] if len(times) else fault.down_at
+        row["throughput"] = _rate(i_up - i_down, min(end, last) - fault.down_at)
         rows.append(row)
     whole: dict[str, Any] = {"kind": "whole run", "down_at": None, "up_at": None,
                              "downtime": None, "first_ack_after_down": None,
                              "first_ack_after_up": None}
     whole.update(_gap_fields(_longest_gap(times, 1, len(times) - 1, -math.inf, math.inf)))
+    whole["throughput"] = _rate(len(times), times[-1] - times[0]) if len(times) else None
     rows.append(whole)
+    if history.faults and len(times):
+        spans = _clipped_spans([(f.down_at, times[-1] if f.up_at is None else f.up_at) for f in history.faults],
+                               times[0], times[-1])
+        inside = sum(1 for t in times if any(a <= t < b for a, b in spans))
+        outside: dict[str, Any] = {key: None for key in whole}
+        outside.update(kind="outside faults", throughput=_rate(len(times) - inside, times[-1] - times[0]
+                                                                  - sum(b - a for a, b in spans)))
+        rows.append(outside)
     return rows
+
+
+def _rate(count: int, seconds: float) -> float | None:
+    return count / seconds if seconds > 0 else None
+
+
+def _clipped_spans(spans: list[tuple[float, float]], low: float, high: float) -> list[tuple[float, float]]:
+    """The union of ``spans`` within [low, high], as disjoint sorted spans."""
+    merged: list[tuple[float, float]] = []
+    for a, b in sorted((max(a, low), min(b, high)) for a, b in spans):
+        if b <= a:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged

@@ -240,7 +240,7 @@ class FaultFiguresTest(unittest.TestCase):
         return h
 
     def test_figures(self) -> None:
-        kill, whole = fault_figures(self.history())
+        kill, whole, outside = fault_figures(self.history())
         self.assertEqual(kill["kind"], "kill")
         self.assertAlmostEqual(kill["downtime"], 4.8)
         self.assertAlmostEqual(kill["first_ack_after_down"], 6.3)
@@ -250,12 +250,24 @@ class FaultFiguresTest(unittest.TestCase):
         self.assertEqual(whole["kind"], "whole run")
         self.assertAlmostEqual(whole["gap"], 6.5)
         self.assertEqual(whole["gap_start"], 3.0)
+        # acks/s: none from 3.2 to 8.0; five over the 9 s from the first ack to the last; the rest outside.
+        self.assertEqual(kill["throughput"], 0.0)
+        self.assertAlmostEqual(whole["throughput"], 5 / 9)
+        self.assertEqual(outside["kind"], "outside faults")
+        self.assertAlmostEqual(outside["throughput"], 5 / (9 - 4.8))
+
+    def test_no_faults_no_baseline_row(self) -> None:
+        h = SendHistory(RUN, clock=lambda: 0.0)
+        for t in (1.0, 2.0, 3.0):
+            h.acked(h.new_send(at=t - 0.1), 0, int(t), at=t)
+        (whole,) = fault_figures(h)
+        self.assertAlmostEqual(whole["throughput"], 1.5)
 
     def test_broker_never_back(self) -> None:
         h = SendHistory(RUN, clock=lambda: 0.0)
         h.acked(h.new_send(at=0.0), 0, 0, at=1.0)
         h.begin_fault("graceful", at=2.0)
-        (row, whole) = fault_figures(h)
+        (row, whole, outside) = fault_figures(h)
         self.assertIsNone(row["downtime"])
         self.assertIsNone(row["first_ack_after_down"])
         self.assertIsNone(row["gap"])

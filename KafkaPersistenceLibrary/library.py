@@ -62,7 +62,8 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
     | `Stop Broker` / `Start Broker` | keep node(s) down while the test goes on |
     | `Pause Broker` / `Resume Broker` | freeze a node (``docker pause``): a leader that neither answers nor resigns |
     | `Isolate Broker` / `Heal Network` | cut a node off its peers, or off clients (iptables in its own namespace) |
-    | `Start Random Faults` / `Stop Random Faults` | a seeded schedule of all these, in the background, as Jepsen's nemesis makes them |
+    | `Slow Down Network` / `Heal Network` | a slow (``bandwidth=``) or lossy (``loss=``) link: a gray failure |
+    | `Start Random Faults` / `Stop Random Faults` | a seeded schedule of these but slow links, as Jepsen's nemesis does |
 
     ``broker=`` chooses the node: a node id, ``leader``, ``follower`` or
     ``followers`` of ``topic=`` and ``partition=``, ``controller``, ``all`` or

@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from ..clients.admin import PartitionState, partition_states
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
-from ..faults.kinds import network
+from ..faults.kinds import network, slow
 from ..faults.kinds.network import CutFrom
+from ..faults.kinds.slow import SlowFrom
 from ..security.settings import PLAINTEXT_SECURITY, ClientSecurity
 from .interface import ClusterNode
 from .node import ContainerState, NodeState, PortTaken, StopMode
@@ -43,6 +44,9 @@ class Cluster:
         # Nodes a fault is acting on right now (from the random fault schedule's thread, say): Docker's view
         # of them is in transition, which is not a crash.
         self._changing: set[int] = set()
+        # Slow Down Network: node id -> what was done to its links; the nodes holding its tc shaping.
+        self.slowed: dict[int, str] = {}
+        self.shaped: set[int] = set()
 
     # -- what it is ----------------------------------------------------------------
 
@@ -205,16 +209,63 @@ class Cluster:
         self._remember(node_ids, role)
         return added
 
+    def slow_down(self, node_ids: list[int], slow_from: "SlowFrom", bandwidth: "int | None", loss: "float | None",
+                  role: str = "") -> str:
+        """Degrade the nodes' links (``bandwidth`` bits/s, ``loss`` share); return what was done, for the log."""
+        if self.network_name is None:
+            raise KafkaPersistenceError(
+                f"Slowing a link down works on clusters the library started (it shapes their private network); "
+                f"{self.description} is not one.")
+        addresses = {i: self.nodes[i].ip_address(self.network_name) for i in self.nodes}
+        if bandwidth is not None:
+            for node in self.nodes.values():
+                slow.require_tc(node)
+        done = []
+        for node_id in node_ids:
+            peers = [addresses[i] for i in self.nodes if i != node_id]
+            self.slowed[node_id] = slow_from.value
+            if loss is not None:
+                slow.add_rules(self.nodes[node_id], slow.loss_rules(slow_from, loss, peers))
+            if bandwidth is not None and slow_from is SlowFrom.CLIENTS:
+                slow.add_rules(self.nodes[node_id], [slow.client_policing_rule(bandwidth)])
+        if bandwidth is not None:
+            # Each node shapes what it sends over a slowed link: a slowed node to every peer (or its replies to
+            # clients), the others to the slowed nodes.
+            for node_id in self.nodes:
+                if slow_from is SlowFrom.CLIENTS:
+                    destinations = []
+                elif node_id in node_ids:
+                    destinations = [addresses[i] for i in self.nodes if i != node_id]
+                else:
+                    destinations = [addresses[i] for i in node_ids]
+                client_port = slow_from is SlowFrom.CLIENTS and node_id in node_ids
+                if destinations or client_port:
+                    self.shaped.add(node_id)
+                    slow.shape(self.nodes[node_id], addresses[node_id], bandwidth, destinations, client_port)
+            done.append(slow.rate_text(bandwidth))
+        if loss is not None:
+            done.append(f"{loss:.0%} loss")
+        self._remember(node_ids, role)
+        return ", ".join(done)
+
     def cut_off(self) -> list[int]:
-        """Ids of the nodes a network cut of the library's isolates."""
-        return sorted(i for i, node in self.nodes.items() if node.cut)
+        """Ids of the nodes a network fault of the library's (a cut, a slow or lossy link) acts on."""
+        return sorted(i for i, node in self.nodes.items() if node.cut or i in self.slowed or i in self.shaped)
 
     def heal_network(self, node_ids: list[int], timeout: float) -> float:
-        """Remove every cut of the library from the nodes and wait until the cluster serves; return the seconds."""
+        """Remove every network fault of the library from the nodes and wait until the cluster serves; return the
+        seconds."""
         started_at, wall_clock = time.monotonic(), time.time()
         for node_id in node_ids:
-            network.heal(self.nodes[node_id])
-            self.nodes[node_id].cut = False
+            node = self.nodes[node_id]
+            if node.expected is not NodeState.STOPPED:  # a stopped node's rules and qdiscs went with its namespace
+                if node_id in self.shaped:
+                    slow.unshape(node, node.ip_address(self.network_name))
+                if node.cut or node_id in self.slowed:
+                    network.heal(node)
+            node.cut = False
+            self.slowed.pop(node_id, None)
+            self.shaped.discard(node_id)
         self._forget(node_ids)
         self.wait_ready(timeout, "healing the network", node_ids, wall_clock)
         return time.monotonic() - started_at

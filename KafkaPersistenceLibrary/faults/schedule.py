@@ -30,14 +30,17 @@ class Targets(enum.StrEnum):
 def parse_kinds(text: str) -> list[FaultKind]:
     """``kill,graceful,pause`` -> the kinds, in that order, each once."""
     chosen: list[FaultKind] = []
+    names = [name for name, kind in registry.KINDS.items() if kind.random]  # not those that need values (slow)
     for part in str(text).split(","):
         if part.strip():
+            if part.strip().lower().replace("_", "-") not in names:
+                raise KafkaPersistenceError(f"Invalid fault kind '{part}': use one of {', '.join(names)}.")
             kind = registry.kind(part)
             if kind not in chosen:
                 chosen.append(kind)
     if not chosen:
         raise KafkaPersistenceError(f"Invalid kinds '{text}': name at least one of "
-                                    f"{', '.join(registry.KINDS)}, separated by commas.")
+                                    f"{', '.join(names)}, separated by commas.")
     return chosen
 
 

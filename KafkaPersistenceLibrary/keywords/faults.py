@@ -12,8 +12,9 @@ from ..durability.run import faults_marked
 from ..errors import KafkaPersistenceError
 from ..faults import registry
 from ..faults.fault import FaultKind, Need
-from ..faults.kinds import network, process
+from ..faults.kinds import network, process, slow
 from ..faults.kinds.network import CutFrom
+from ..faults.kinds.slow import SlowFrom
 from ..timeouts import to_seconds
 from .context import LibraryContext
 from .one_line import keyword
@@ -248,23 +249,92 @@ class FaultKeywords:
         return DotDict(node=_one_or_all(selection.node_ids), rules=added)
 
     @keyword(tags=["faults", "network"])
+    def slow_down_network(self, broker: "int | str | None" = None, bandwidth: "str | None" = None,
+                          loss: "str | None" = None, topic: "str | None" = None, partition: int = 0,
+                          **link: str) -> DotDict:
+        """Degrades node(s)' links without cutting them until `Heal Network`: a gray failure (fault kind ``slow``).
+
+        - ``bandwidth``: the rate of each link, both ways (``1mbit``,
+          ``500kbit``; units ``bit``, ``kbit``, ``mbit``, ``gbit``), shaped
+          with ``tc`` (htb): packets queue, as on a congested link.
+        - ``loss``: the share of packets dropped at random, both ways
+          (``10%``), with iptables' ``statistic`` match.
+
+        One of them or both. ``from=nodes`` (the default) degrades every link
+        between the node and the other nodes; ``from=clients`` only the client
+        listener's traffic (replies shaped; what clients send is dropped above
+        the rate after a 1 MB burst, as this kernel cannot shape ingress).
+        ``broker`` as in `Restart Broker`. A follower whose link is slower than
+        the producer falls out of the ISR; a lossy leader looks alive to some
+        and slow to others. There is no ``delay=``: ``netem`` does not exist in
+        the kernel this was measured on.
+
+        The qdiscs and rules live in the nodes' own network namespaces, never
+        on the host, and go with `Heal Network`, a stop of the node or the
+        cluster. One slow-down at a time: heal before the next. Returns
+        ``node`` and ``link`` (what was done, e.g. ``256kbit, 10% loss``).
+
+        | `Slow Down Network`    broker=follower    topic=orders    bandwidth=256kbit
+        | `Slow Down Network`    broker=leader    topic=orders    loss=10%
+        | `Slow Down Network`    broker=2    bandwidth=1mbit    loss=5%    from=clients
+        | `Heal Network`
+        """
+        unknown = sorted(set(link) - {"from"})
+        if unknown:
+            raise KafkaPersistenceError(f"'Slow Down Network' takes bandwidth=, loss= and from=, not {unknown[0]}=.")
+        slow_from = SlowFrom.parse(link.get("from", SlowFrom.NODES))
+        bits = None if bandwidth is None else slow.bandwidth_bits(bandwidth)
+        share = None if loss is None else slow.loss_share(loss)
+        self.ctx.require_no_random_faults("Slow Down Network")
+        cluster = self.ctx.require_cluster()
+        if bandwidth is None and loss is None:
+            raise KafkaPersistenceError("'Slow Down Network' needs bandwidth= (like 1mbit), loss= (like 10%) or both.")
+        if cluster.network_name is None:
+            raise KafkaPersistenceError(
+                f"Slow Down Network works on clusters the library started (it shapes their private network); "
+                f"{cluster.description} is not one.")
+        if slow_from is SlowFrom.NODES and len(cluster.nodes) == 1:
+            raise KafkaPersistenceError(
+                "A single node has no link to another node to slow down: start Kafka with brokers=3, or slow it "
+                "down from=clients.")
+        if cluster.slowed:
+            raise KafkaPersistenceError(
+                f"Node(s) {', '.join(map(str, sorted(cluster.slowed)))} are slowed down already: call 'Heal Network' "
+                f"before the next 'Slow Down Network'.")
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        require_state(cluster, selection.node_ids, NodeState.RUNNING, "Slow Down Network")
+        began = time.monotonic()
+        done = slow.SLOW.make(cluster, selection.node_ids, self.ctx.settings, selection.role, slow_from=slow_from,
+                              bandwidth=bits, loss=share)
+        self.ctx.open_faults.begin("slow network", list(self.ctx.runs.values()), slow.SLOW.name,
+                                   f"{selection.target} from {slow_from.value} ({done})", began, slow.SLOW.colour)
+        logger.info(f"Slowed down the links of {selection.target} from {slow_from.value}: {done} (tc and iptables in "
+                    f"the nodes' namespaces).")
+        return DotDict(node=_one_or_all(selection.node_ids), link=done)
+
+    @keyword(tags=["faults", "network"])
     def heal_network(self) -> DotDict:
-        """Removes every network cut `Isolate Broker` made, and waits until the cluster serves again.
+        """Removes every network cut `Isolate Broker` and every slow or lossy link `Slow Down Network` made, and
+        waits until the cluster serves again.
 
         Returns ``nodes`` (the healed node ids) and ``recovery`` (seconds until
-        served). Does nothing when no node is isolated.
+        served). Does nothing when no node is isolated or slowed down.
 
         | `Isolate Broker`    broker=leader    topic=orders
+        | `Heal Network`
+        | `Slow Down Network`    broker=follower    topic=orders    bandwidth=256kbit
         | `Heal Network`
         """
         self.ctx.require_no_random_faults("Heal Network")
         cluster = self.ctx.require_cluster()
         healed = cluster.cut_off()
         if not healed:
-            logger.info("No node is isolated.")
+            logger.info("No node is isolated or slowed down.")
             return DotDict(nodes=[], recovery=0.0)
         recovery = network.ISOLATE.undo(cluster, healed, self.ctx.settings)
-        self.ctx.open_faults.end("network", time.monotonic())
+        ended = time.monotonic()
+        self.ctx.open_faults.end("network", ended)
+        self.ctx.open_faults.end("slow network", ended)
         logger.info(f"Healed the network of node(s) {', '.join(map(str, healed))}; the cluster served after "
                     f"{recovery:.2f} s.")
         return DotDict(nodes=healed, recovery=round(recovery, 3))

@@ -120,7 +120,7 @@ class RandomFaultKeywords:
             self.wait_until_replicas_in_sync(topic, timeout=max(1.0, deadline - time.monotonic()))
         logger.info(_schedule_html(faults), html=True)
         counts = DotDict({name: sum(1 for f in faults.ran if f.kind.name == name and f.node is not None)
-                          for name in registry.KINDS})
+                          for name, kind in registry.KINDS.items() if kind.random})
         logger.info(f"Random faults stopped after {len(faults.ran)} fault(s) ({dict(counts)}); seed "
                     f"{faults.schedule.seed}.")
         if faults.error is not None:

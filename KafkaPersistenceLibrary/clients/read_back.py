@@ -34,6 +34,7 @@ def read_back(connection: Connection, topic: str, min_end_offsets: dict[int, int
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "allow.auto.create.topics": False,
+        "auto.offset.reset": "earliest",  # the start moved on while we read (retention): go on from there
         "fetch.max.bytes": 64 * 1024 * 1024,
         "max.partition.fetch.bytes": 8 * 1024 * 1024,
         "log_level": 2,
@@ -42,7 +43,9 @@ def read_back(connection: Connection, topic: str, min_end_offsets: dict[int, int
         partitions = _partitions(consumer, topic, connection.bootstrap, deadline, timeout)
         ends = {p: _end_offset(consumer, topic, p, deadline, timeout) for p in partitions}
         target = {p: max(ends[p], min_end_offsets.get(p, 0)) for p in partitions}
-        position = dict.fromkeys(partitions, 0)
+        # Records below a partition's start were deleted (time or size retention, e.g. after a clock
+        # jump): nothing can read them, and the verdict counts the acknowledged ones lost.
+        position = {p: _end_offset(consumer, topic, p, deadline, timeout, start=True) for p in partitions}
         consumer.assign([confluent_kafka.TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING)
                          for p in partitions])
         pending = {p for p in partitions if target[p] > 0}
@@ -109,11 +112,12 @@ def _partitions(consumer, topic: str, bootstrap: str, deadline: float, timeout: 
     return sorted(metadata.partitions)
 
 
-def _end_offset(consumer, topic: str, partition: int, deadline: float, timeout: float) -> int:
-    """The partition's end (high watermark), asked again while the cluster settles, until ``deadline``."""
+def _end_offset(consumer, topic: str, partition: int, deadline: float, timeout: float, start: bool = False) -> int:
+    """The partition's end (high watermark; with ``start``, its log start offset), asked again while the cluster
+    settles, until ``deadline``."""
     def ask():
         return consumer.get_watermark_offsets(confluent_kafka.TopicPartition(topic, partition),
-                                              timeout=_request_budget(deadline))[1]
+                                              timeout=_request_budget(deadline))[0 if start else 1]
 
     try:
         return retrying(ask, deadline)

@@ -63,7 +63,8 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
     | `Pause Broker` / `Resume Broker` | freeze a node (``docker pause``): a leader that neither answers nor resigns |
     | `Isolate Broker` / `Heal Network` | cut a node off its peers, or off clients (iptables in its own namespace) |
     | `Slow Down Network` / `Heal Network` | a slow (``bandwidth=``) or lossy (``loss=``) link: a gray failure |
-    | `Start Random Faults` / `Stop Random Faults` | a seeded schedule of these but slow links, as Jepsen's nemesis does |
+    | `Skew Clock` / `Restore Clock` | a wall clock that jumps (``Start Kafka    clock_skew=True``) |
+    | `Start Random Faults` / `Stop Random Faults` | seeded faults of the first four rows, as Jepsen's nemesis makes them |
 
     ``broker=`` chooses the node: a node id, ``leader``, ``follower`` or
     ``followers`` of ``topic=`` and ``partition=``, ``controller``, ``all`` or

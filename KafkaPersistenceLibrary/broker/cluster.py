@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ..clients.admin import PartitionState, partition_states
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
-from ..faults.kinds import network, slow
+from ..faults.kinds import clock, network, slow
 from ..faults.kinds.network import CutFrom
 from ..faults.kinds.slow import SlowFrom
 from ..security.settings import PLAINTEXT_SECURITY, ClientSecurity
@@ -29,6 +29,7 @@ class Cluster:
 
     single_node = False  # one node that is broker and controller: every selector means it
     power_loss = False  # nodes run on the power-loss filesystem
+    clock_skew = False  # nodes' wall clocks can be moved (Start Kafka    clock_skew=True)
     network_name: "str | None" = None  # the private network, when network faults are possible
     default_replication_factor: "int | None" = None  # None: the brokers' own default
     description = "Kafka"
@@ -46,6 +47,7 @@ class Cluster:
         self._changing: set[int] = set()
         # Slow Down Network: node id -> what was done to its links; the nodes holding its tc shaping.
         self.slowed: dict[int, str] = {}
+        self.skewed: dict[int, str] = {}  # Skew Clock: node id -> the offset its clock runs at ("+691200")
         self.shaped: set[int] = set()
 
     # -- what it is ----------------------------------------------------------------
@@ -247,6 +249,24 @@ class Cluster:
             done.append(f"{loss:.0%} loss")
         self._remember(node_ids, role)
         return ", ".join(done)
+
+    def skew_clock(self, node_ids: list[int], by: str, role: str = "") -> str:
+        """Move the nodes' wall clocks by ``by`` (libfaketime's offset, e.g. "+691200"); their monotonic clocks stay."""
+        for node_id in node_ids:
+            clock.skew(self.nodes[node_id], by)
+            self.skewed[node_id] = by
+        self._remember(node_ids, role)
+        return by
+
+    def restore_clock(self, node_ids: list[int]) -> float:
+        """Give the nodes their real wall clock back; return the seconds that took (a JVM may use an offset a
+        second old)."""
+        started_at = time.monotonic()
+        clock.restore([self.nodes[i] for i in node_ids if self.nodes[i].expected is not NodeState.STOPPED])
+        for node_id in node_ids:
+            self.skewed.pop(node_id, None)
+        self._forget(node_ids)
+        return time.monotonic() - started_at
 
     def cut_off(self) -> list[int]:
         """Ids of the nodes a network fault of the library's (a cut, a slow or lossy link) acts on."""

@@ -84,6 +84,7 @@ class NodeOptions:
     """Container options that depend on the faults a cluster was started for."""
 
     power_loss: bool = False  # log directory on the image's volatile filesystem (FUSE)
+    clock_skew: bool = False  # the broker's wall clock can be moved (libfaketime, our image only)
 
 
 class Node:
@@ -124,6 +125,8 @@ class Node:
         )
         if client_port:
             kwargs["ports"] = {f"{CLIENT_PORT}/tcp": ("127.0.0.1", client_port)}
+        if options.clock_skew:
+            kwargs["environment"] = {**kwargs["environment"], "KPL_CLOCK_SKEW": "1"}
         if options.power_loss:
             kwargs["environment"] = {**kwargs["environment"], "KPL_POWER_LOSS": "1"}
             kwargs.update(user="root", devices=["/dev/fuse:/dev/fuse:rwm"], cap_add=["NET_ADMIN", "SYS_ADMIN"])

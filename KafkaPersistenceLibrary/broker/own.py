@@ -73,6 +73,10 @@ class OwnCluster(Cluster):
         return self.spec.options.power_loss
 
     @property
+    def clock_skew(self) -> bool:
+        return self.spec.options.clock_skew
+
+    @property
     def network_name(self) -> str:
         return self._network.name
 

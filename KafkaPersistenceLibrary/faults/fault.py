@@ -17,6 +17,7 @@ class Need(enum.Enum):
     NOTHING = "nothing"
     FILESYSTEM = "the power-loss filesystem"  # Start Kafka    power_loss=True
     PRIVATE_NETWORK = "a private network"  # a cluster of several nodes the library started
+    CLOCK = "a clock that can jump"  # Start Kafka    clock_skew=True
 
     def why_not(self, cluster) -> str:
         """Why ``cluster`` cannot have this, or ""."""
@@ -26,6 +27,9 @@ class Need(enum.Enum):
             return f"it needs a cluster the library started, and {cluster.description} is not one"
         if self is Need.PRIVATE_NETWORK and len(cluster.nodes) < 2:
             return "a single node has no other node to be cut off from (start Kafka with brokers=3)"
+        if self is Need.CLOCK and not getattr(cluster, "clock_skew", False):
+            return (f"its clock must be started to jump: 'Start Kafka    clock_skew=True' (only on clusters the "
+                    f"library starts; {cluster.description} was started without it)")
         return ""
 
 

@@ -32,7 +32,8 @@ FILES = Path(__file__).parent / "files"
 DEBIAN_SUITE = "bookworm"
 # fuse3: volatilefs at run time (KPL_POWER_LOSS=1); iptables: network faults inside the
 # container's own namespace (needs --cap-add NET_ADMIN).
-DEBIAN_PACKAGES = ("openjdk-17-jre-headless", "procps", "bash", "fuse3", "libfuse3-3", "iptables", "iproute2")
+DEBIAN_PACKAGES = ("openjdk-17-jre-headless", "procps", "bash", "fuse3", "libfuse3-3", "iptables", "iproute2",
+                   "libfaketime")
 # Removed from the rootfs before import: not needed at run time, ~190 MB.
 ROOTFS_TRIM = ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
                "usr/share/info", "usr/share/locale")

@@ -12,7 +12,7 @@ from ..durability.run import faults_marked
 from ..errors import KafkaPersistenceError
 from ..faults import registry
 from ..faults.fault import FaultKind, Need
-from ..faults.kinds import network, process, slow
+from ..faults.kinds import clock, network, process, slow
 from ..faults.kinds.network import CutFrom
 from ..faults.kinds.slow import SlowFrom
 from ..timeouts import to_seconds
@@ -338,6 +338,64 @@ class FaultKeywords:
         logger.info(f"Healed the network of node(s) {', '.join(map(str, healed))}; the cluster served after "
                     f"{recovery:.2f} s.")
         return DotDict(nodes=healed, recovery=round(recovery, 3))
+
+    @keyword(tags=["faults", "clock"])
+    def skew_clock(self, by: str, broker: "int | str | None" = None, topic: "str | None" = None,
+                   partition: int = 0) -> DotDict:
+        """Moves node(s)' wall clock by ``by`` until `Restore Clock`: a clock that jumps (fault kind ``clock``).
+
+        ``by`` is a signed jump with a unit: ``+8d``, ``-2h``, ``+90s`` (``s``,
+        ``m``, ``h``, ``d``, ``y``). The broker's wall clock (what
+        ``System.currentTimeMillis`` returns: record timestamps, time-based
+        retention, ...) moves within a second; its monotonic clock does not.
+        Needs a cluster started with ``Start Kafka    clock_skew=True`` on our
+        image (libfaketime is preloaded into its brokers then, and only then);
+        a cluster of your own cannot be skewed by the library. ``broker`` as in
+        `Restart Broker`. Returns ``node`` and ``by`` (the offset in seconds).
+
+        | `Start Kafka`    clock_skew=True    log.retention.check.interval.ms=1000
+        | `Skew Clock`    by=+8d
+        | `Restore Clock`
+        """
+        text = clock.offset(by)
+        self.ctx.require_no_random_faults("Skew Clock")
+        cluster = self.ctx.require_cluster()
+        registry.require(clock.CLOCK, cluster)
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        require_state(cluster, selection.node_ids, NodeState.RUNNING, "Skew Clock")
+        began = time.monotonic()
+        clock.CLOCK.make(cluster, selection.node_ids, self.ctx.settings, selection.role, by=text)
+        for node_id in selection.node_ids:
+            self.ctx.open_faults.begin(f"clock {node_id}", list(self.ctx.runs.values()), clock.CLOCK.name,
+                                       f"node {node_id} by {by}", began, clock.CLOCK.colour)
+        logger.info(f"Skewed the wall clock of {selection.target} by {by} ({text} s); its monotonic clock runs on.")
+        return DotDict(node=_one_or_all(selection.node_ids), by=int(text))
+
+    @keyword(tags=["faults", "clock"])
+    def restore_clock(self) -> DotDict:
+        """Gives every node `Skew Clock` moved its real wall clock back, and removes the clock file.
+
+        Takes about 1.5 s: an offset of 0 first, which each JVM reads within a
+        second, then the file goes. What the jump did stays done (records
+        deleted by retention do not come back). Returns ``nodes``. Does nothing
+        when no clock is skewed.
+
+        | `Skew Clock`    broker=1    by=-2h
+        | `Restore Clock`
+        """
+        self.ctx.require_no_random_faults("Restore Clock")
+        cluster = self.ctx.require_cluster()
+        skewed = sorted(cluster.skewed)
+        if not skewed:
+            logger.info("No clock is skewed.")
+            return DotDict(nodes=[])
+        clock.CLOCK.undo(cluster, skewed, self.ctx.settings)
+        ended = time.monotonic()
+        for node_id in skewed:
+            self.ctx.open_faults.end(f"clock {node_id}", ended)
+        logger.info(f"Restored the wall clock of node(s) {', '.join(map(str, skewed))}.")
+        return DotDict(nodes=skewed)
+
 
     @staticmethod
     def _leader(cluster: Cluster, topic: str, partition: int) -> int:

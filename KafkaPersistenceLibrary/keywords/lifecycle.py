@@ -19,7 +19,7 @@ class LifecycleKeywords:
 
     @keyword(tags=["lifecycle"])
     def start_kafka(self, brokers: int = 1, controllers: "int | None" = None, power_loss: bool = False,
-                    security: str = "plaintext", **broker_config: str) -> str:
+                    security: str = "plaintext", clock_skew: bool = False, **broker_config: str) -> str:
         """Starts Kafka (KRaft) in containers and returns the bootstrap address of its brokers.
 
         With one broker (the default) it is a single node that is broker and
@@ -43,6 +43,10 @@ class LifecycleKeywords:
         keeps unsynced writes in memory, so that `Restart Broker` and `Stop Broker`
         can use ``mode=power-loss`` (see README: Power loss).
 
+        ``clock_skew=True`` starts each broker with libfaketime preloaded (our
+        image only), so that `Skew Clock` can move its wall clock; without it
+        nothing is preloaded and clocks cannot be skewed.
+
         ``security`` secures the client listener: ``ssl`` (TLS, client
         certificates required), ``sasl_plaintext`` or ``sasl_ssl`` (PLAIN,
         SCRAM-SHA-256 and SCRAM-SHA-512 for a generated user), with a throw-away
@@ -59,8 +63,9 @@ class LifecycleKeywords:
         | `Start Kafka`    log.flush.interval.messages=1    message.max.bytes=2097152
         | `Start Kafka`    brokers=3    controllers=3    min.insync.replicas=2
         | `Start Kafka`    security=sasl_ssl
+        | `Start Kafka`    clock_skew=True    log.retention.check.interval.ms=1000
         """
-        spec = _cluster_spec(brokers, controllers, power_loss, security, broker_config)
+        spec = _cluster_spec(brokers, controllers, power_loss, security, broker_config, clock_skew)
         ctx = self.ctx
         if ctx.cluster is not None and ctx.cluster_spec is None:
             raise KafkaPersistenceError(f"The library is connected to {ctx.cluster.description}: call "
@@ -158,7 +163,7 @@ class LifecycleKeywords:
 
 
 def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, security: str,
-                  config: dict) -> ClusterSpec:
+                  config: dict, clock_skew: bool = False) -> ClusterSpec:
     if not isinstance(brokers, int) or not 1 <= brokers <= MAX_BROKERS:
         raise KafkaPersistenceError(f"Invalid brokers '{brokers}': start 1 to {MAX_BROKERS} brokers.")
     if controllers is not None and (not isinstance(controllers, int) or not 1 <= controllers <= MAX_CONTROLLERS):
@@ -170,7 +175,7 @@ def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, sec
     choice = by_value(SECURITY_CHOICES, security, "Invalid security")
     return ClusterSpec(Topology(brokers, controllers),
                        tuple(sorted((str(k), str(v)) for k, v in config.items())),
-                       NodeOptions(power_loss=bool(power_loss)), choice)
+                       NodeOptions(power_loss=bool(power_loss), clock_skew=bool(clock_skew)), choice)
 
 
 def _describe(spec: "ClusterSpec | None") -> str:
@@ -180,5 +185,6 @@ def _describe(spec: "ClusterSpec | None") -> str:
     shape = ("1 combined node" if topology.combined else
              f"{topology.brokers} broker(s) and {topology.controllers} controller(s)")
     extras = ([f"{k}={v}" for k, v in spec.config] + (["power_loss=True"] if spec.options.power_loss else [])
+              + (["clock_skew=True"] if spec.options.clock_skew else [])
               + ([f"security={spec.security}"] if spec.security != "plaintext" else []))
     return shape + (f" ({', '.join(extras)})" if extras else "")

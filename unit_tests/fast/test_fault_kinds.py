@@ -28,7 +28,7 @@ class FaultKindsTest(unittest.TestCase):
         self.intro = spec["doc"]
 
     def test_the_registry_finds_every_kind(self):
-        self.assertEqual(list(KINDS), ["kill", "graceful", "pause", "power-loss", "isolate", "slow"])
+        self.assertEqual(list(KINDS), ["kill", "graceful", "pause", "power-loss", "isolate", "slow", "clock"])
 
     def test_each_kind_has_keywords_that_document_it(self):
         for fault in KINDS.values():
@@ -63,7 +63,7 @@ class FaultKindsTest(unittest.TestCase):
         self.assertEqual(Need.NOTHING.why_not(Plain()), "")
         self.assertEqual(kind("Power_Loss").name, "power-loss")
         with self.assertRaisesRegex(Exception, r"^Invalid fault kind 'flood': use one of kill, graceful, pause, "
-                                               r"power-loss, isolate, slow\.$"):
+                                               r"power-loss, isolate, slow, clock\.$"):
             kind("flood")
 
 

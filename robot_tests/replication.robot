@@ -7,6 +7,7 @@ Documentation    A replicated cluster (3 brokers, 1 controller; RF 3, min.insync
 Library          KafkaPersistenceLibrary
 
 Suite Setup      Start Kafka    brokers=3
+Test Teardown    Bring Back Every Node
 
 
 *** Variables ***
@@ -76,6 +77,13 @@ Without Unclean Election The Partition Waits For Its Leader
 
 
 *** Keywords ***
+Bring Back Every Node
+    [Documentation]    What a test paused or stopped runs again for the next one, also when it failed halfway.
+    ${nodes} =    Get Brokers
+    ${states} =    Evaluate    {node.state for node in $nodes}
+    IF    'paused' in $states    Resume Broker
+    IF    'stopped' in $states    Start Broker
+
 Let The Leader Acknowledge Alone, Then Kill It
     [Documentation]    Freeze both followers, write with ``acks``, kill the leader and thaw the followers
     ...    before their sessions expire; a follower is elected and the old leader returns as one.

@@ -11,6 +11,7 @@ remove), published on a host port we chose, and restarted as the very same conta
 import contextlib
 import dataclasses
 import enum
+import time
 
 import docker
 from docker.errors import APIError, NotFound
@@ -23,6 +24,8 @@ from .environment import CLIENT_PORT, NodeSpec
 
 JAVA_PID_FILE = "/run/kafka-broker.pid"  # written by the image's entrypoint in power-loss mode
 STOP_WAIT_MARGIN_SECONDS = 30
+FREEZE_ATTEMPTS = 5
+FREEZE_RETRY_SECONDS = 0.5
 
 
 class StopMode(enum.Enum):
@@ -176,8 +179,22 @@ class Node:
         return int(result.get("StatusCode", -1))
 
     def pause(self) -> None:
-        with self._gone_is_one_line("pause"):
-            self._container.pause()
+        """Freeze every process (cgroup freezer), asking again while the kernel cannot freeze them yet."""
+        for attempt in range(1, FREEZE_ATTEMPTS + 1):
+            try:
+                with self._gone_is_one_line("pause"):
+                    self._container.pause()
+                break
+            except APIError as error:
+                # Seen under load (CI with other clusters beside it): "OCI runtime pause failed: unable to
+                # freeze"; runc thaws the container again, so another attempt starts from a running one.
+                if "unable to freeze" not in str(error):
+                    raise
+                if attempt == FREEZE_ATTEMPTS:
+                    raise KafkaPersistenceError(
+                        f"Docker could not freeze {self.name} (node {self.node_id}) in {FREEZE_ATTEMPTS} attempts: "
+                        f"{first_line(error)}; the machine may be too loaded to pause it now.") from None
+                time.sleep(FREEZE_RETRY_SECONDS)
         self.expected = NodeState.PAUSED
 
     def unpause(self) -> None:

@@ -125,7 +125,9 @@ def broker_reason(error: BaseException) -> str:
             end = text.find(marker[-1], start)
             message = text[start:end if end > 0 else None]
             break
-    return f"{message} ({name})" if message else f"{name}: {text[:300]}"
+    if message:
+        return f"{message} ({name})"
+    return text[:300] if text.startswith(name) else f"{name}: {text[:300]}"
 
 
 def active_controller(connection: Connection, timeout: float) -> int:

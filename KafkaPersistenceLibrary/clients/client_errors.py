@@ -51,6 +51,8 @@ def reason(error: BaseException) -> str:
         return f"{error.name()}: {text.split(': ', 1)[-1]}" if ": " in text else f"{error.name()}: {text}"
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     name = type(error).__name__
+    if text.startswith(name):  # kafka-python's errors say their own name first
+        return text[:300]
     return f"{name}: {text[:300]}" if text else name
 
 

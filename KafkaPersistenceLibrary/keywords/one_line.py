@@ -1,5 +1,5 @@
 """``@keyword`` for the library's keywords: Robot's decorator, plus the promise that no Kafka client
-exception ever reaches the user.
+exception, nor a Docker client's, ever reaches the user.
 
 Each keyword retries what a settling cluster makes and words its own failures;
 this is the net under them: a client exception that still escapes becomes one
@@ -10,8 +10,11 @@ the function itself.
 
 import functools
 
+from docker.errors import DockerException
+from requests.exceptions import RequestException
 from robot.api.deco import keyword as robot_keyword
 
+from ..broker.engine import first_line
 from ..clients.client_errors import CLIENT_ERRORS, one_line
 from ..errors import KafkaPersistenceError
 
@@ -26,6 +29,8 @@ def keyword(name: "str | None" = None, tags=(), types=()):
                 return function(*args, **kwargs)
             except CLIENT_ERRORS as error:
                 raise KafkaPersistenceError(one_line(keyword_name, error)) from None
+            except (DockerException, RequestException) as error:
+                raise KafkaPersistenceError(f"'{keyword_name}' failed: Docker said {first_line(error)}") from None
 
         return robot_keyword(name=name, tags=tags, types=types)(run)
 

@@ -12,6 +12,7 @@ import unittest
 import confluent_kafka
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
+from KafkaPersistenceLibrary.durability.verdict import fault_figures
 
 from .broker_case import BrokerTestCase
 
@@ -68,6 +69,46 @@ class ClockSkewTest(BrokerTestCase):
             return consumer.get_watermark_offsets(confluent_kafka.TopicPartition(topic, 0), timeout=10)[0]
         finally:
             consumer.close()
+
+
+class BackwardsJumpTest(BrokerTestCase):
+    """Case 4: a clock 2 h behind on the active controller, then on the leader, under an acks=all producer.
+
+    Measured (Kafka 4.1.1): the controller's jump changes nothing seen from the producer (KRaft's
+    sessions and heartbeats run on the monotonic clock); the leader's makes it refuse every record
+    (InvalidTimestampException: a CreateTime more than log.message.timestamp.after.max.ms, 1 h, ahead
+    of its clock), so sends fail and nothing is acknowledged. Asserted: what holds every time.
+    """
+
+    START = {"brokers": 3, "clock_skew": True}
+
+    def setUp(self):
+        self.addCleanup(self.library.restore_clock)
+
+    def test_a_clock_jumping_back_loses_nothing_and_a_leader_behind_refuses_writes(self):
+        topic = self.topic()
+        self.library.create_topic(topic, **{"min.insync.replicas": "2"})
+        self.library.produce_records(topic, 100)
+        self.library.wait_until_replicas_in_sync(topic)
+        self.library.start_background_producer(topic, rate=200)
+        time.sleep(3)
+        self.library.skew_clock(broker="controller", by="-2h")
+        time.sleep(10)
+        self.library.restore_clock()
+        self.library.skew_clock(broker="leader", topic=topic, by="-2h")
+        time.sleep(3)
+        with self.assertRaisesRegex(KafkaPersistenceError, r"InvalidTimestamp"):
+            self.library.produce_message(topic, "while the leader is 2 h behind", timeout="10s")
+        self.library.restore_clock()
+        time.sleep(3)
+        self.library.stop_background_producer(topic)
+        verdict = self.library.verify_no_acknowledged_records_lost(topic)
+        self.assertEqual((verdict.lost, verdict.duplicated, verdict.order_violations), (0, 0, 0))
+        controller, leader = fault_figures(self.library.ctx.runs[topic].history)[:2]
+        self.assertGreater(controller["throughput"], 0, "acks went on while the controller was 2 h behind")
+        print(f"\ncontroller 2 h behind: {controller['throughput']:.0f} acks/s, longest gap {controller['gap']:.2f} s; "
+              f"leader 2 h behind: {leader['throughput']:.0f} acks/s, longest gap {leader['gap']:.2f} s; "
+              f"{verdict.failed} sends failed, 0 lost")
 
 
 def broker_environment(node) -> dict[str, str]:

@@ -29,10 +29,14 @@ STARTER = """
 import sys, time
 from KafkaPersistenceLibrary import KafkaPersistenceLibrary
 library = KafkaPersistenceLibrary()
-bootstrap = library.start_kafka(brokers=int(sys.argv[1]), power_loss=sys.argv[2] == "power-loss")
+bootstrap = library.start_kafka(brokers=int(sys.argv[1]), power_loss=sys.argv[2] == "power-loss",
+                                clock_skew=sys.argv[2] == "gray")
 if sys.argv[2] == "power-loss":  # a mounted volatilefs and iptables rules in the node, as a killed test leaves them
     library.produce_message("unsynced", "in the filesystem's buffer")
     library.isolate_broker(**{"from": "clients"})
+if sys.argv[2] == "gray":  # a shaped, lossy link and a clock file in the node, as a killed test leaves them
+    library.slow_down_network(bandwidth="1mbit", loss="10%", **{"from": "clients"})
+    library.skew_clock("+1h")
 print(bootstrap, flush=True)
 time.sleep(300)
 """
@@ -100,6 +104,21 @@ class ProcessEndTest(unittest.TestCase):
         sweep_orphans(self.client)
         self.assertEqual(self.resources_of(process.pid), ([], []))
         self.assertNotIn("fuse.", Path("/proc/mounts").read_text(), "no FUSE mount on the host, ever")
+
+    def test_sigkill_during_a_slow_lossy_link_and_a_skewed_clock_leaves_nothing_after_the_sweep(self):
+        """The qdiscs, the rules and the clock file live in the node (its namespaces and its files): they go with
+        its container, and the host's own network is never touched."""
+        process = self.start_cluster_process(1, "gray")
+        node = self.resources_of(process.pid)[0][0]
+        self.assertIn("htb", node.exec_run(["tc", "qdisc", "show"], user="root").output.decode())
+        self.assertIn("statistic", node.exec_run(["iptables", "-S", "KPL"], user="root").output.decode())
+        self.assertEqual(node.exec_run(["cat", "/tmp/kpl-clock"]).output.decode().strip(), "+3600")
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        sweep_orphans(self.client)
+        self.assertEqual(self.resources_of(process.pid), ([], []))
+        host_rules = subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
+        self.assertFalse({"KPL", "statistic", "hashlimit"} & set(host_rules.split()), "none of our rules on the host")
 
 
 class SweepTest(unittest.TestCase):

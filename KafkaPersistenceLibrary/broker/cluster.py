@@ -16,8 +16,7 @@ from ..clients.admin import PartitionState, partition_states
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
 from ..faults.kinds import clock, network, slow
-from ..faults.kinds.network import CutFrom
-from ..faults.kinds.slow import SlowFrom
+from ..faults.kinds.network import Peers
 from ..security.settings import PLAINTEXT_SECURITY, ClientSecurity
 from .interface import ClusterNode
 from .node import ContainerState, NodeState, PortTaken, StopMode
@@ -197,7 +196,7 @@ class Cluster:
         self.wait_ready(timeout, f"resume of node {', '.join(map(str, node_ids))}", node_ids, wall_clock)
         return time.monotonic() - started_at
 
-    def isolate(self, node_ids: list[int], cut_from: "CutFrom", role: str = "") -> int:
+    def isolate(self, node_ids: list[int], cut_from: "Peers", role: str = "") -> int:
         """Cut the nodes off their peers or off clients (rules in their own namespaces); return the rules added."""
         if self.network_name is None:
             raise KafkaPersistenceError(
@@ -211,7 +210,7 @@ class Cluster:
         self._remember(node_ids, role)
         return added
 
-    def slow_down(self, node_ids: list[int], slow_from: "SlowFrom", bandwidth: "int | None", loss: "float | None",
+    def slow_down(self, node_ids: list[int], slow_from: "Peers", bandwidth: "int | None", loss: "float | None",
                   role: str = "") -> str:
         """Degrade the nodes' links (``bandwidth`` bits/s, ``loss`` share); return what was done, for the log."""
         if self.network_name is None:
@@ -228,19 +227,19 @@ class Cluster:
             self.slowed[node_id] = slow_from.value
             if loss is not None:
                 slow.add_rules(self.nodes[node_id], slow.loss_rules(slow_from, loss, peers))
-            if bandwidth is not None and slow_from is SlowFrom.CLIENTS:
+            if bandwidth is not None and slow_from is Peers.CLIENTS:
                 slow.add_rules(self.nodes[node_id], [slow.client_policing_rule(bandwidth)])
         if bandwidth is not None:
             # Each node shapes what it sends over a slowed link: a slowed node to every peer (or its replies to
             # clients), the others to the slowed nodes.
             for node_id in self.nodes:
-                if slow_from is SlowFrom.CLIENTS:
+                if slow_from is Peers.CLIENTS:
                     destinations = []
                 elif node_id in node_ids:
                     destinations = [addresses[i] for i in self.nodes if i != node_id]
                 else:
                     destinations = [addresses[i] for i in node_ids]
-                client_port = slow_from is SlowFrom.CLIENTS and node_id in node_ids
+                client_port = slow_from is Peers.CLIENTS and node_id in node_ids
                 if destinations or client_port:
                     self.shaped.add(node_id)
                     slow.shape(self.nodes[node_id], addresses[node_id], bandwidth, destinations, client_port)

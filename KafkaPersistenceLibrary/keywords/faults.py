@@ -13,8 +13,7 @@ from ..errors import KafkaPersistenceError
 from ..faults import registry
 from ..faults.fault import FaultKind, Need
 from ..faults.kinds import clock, network, process, slow
-from ..faults.kinds.network import CutFrom
-from ..faults.kinds.slow import SlowFrom
+from ..faults.kinds.network import Peers
 from ..timeouts import to_seconds
 from .context import LibraryContext
 from .one_line import keyword
@@ -228,17 +227,10 @@ class FaultKeywords:
         unknown = sorted(set(cut) - {"from"})
         if unknown:
             raise KafkaPersistenceError(f"'Isolate Broker' takes from=nodes or from=clients, not {unknown[0]}=.")
-        cut_from = CutFrom.parse(cut.get("from", CutFrom.NODES))
+        cut_from = Peers.parse(cut.get("from", Peers.NODES))
         self.ctx.require_no_random_faults("Isolate Broker")
         cluster = self.ctx.require_cluster()
-        if cluster.network_name is None:
-            raise KafkaPersistenceError(
-                f"Isolate Broker works on clusters the library started (it cuts their private network); "
-                f"{cluster.description} is not one.")
-        if cut_from is CutFrom.NODES and len(cluster.nodes) == 1:
-            raise KafkaPersistenceError(
-                "A single node has no other node to be cut off from: start Kafka with brokers=3, or isolate it "
-                "from=clients.")
+        _require_network(cluster, cut_from, "Isolate Broker", "cuts", "no other node to be cut off from", "isolate it")
         selection = select_nodes(self.ctx, cluster, broker, topic, partition)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Isolate Broker")
         began = time.monotonic()
@@ -282,21 +274,15 @@ class FaultKeywords:
         unknown = sorted(set(link) - {"from"})
         if unknown:
             raise KafkaPersistenceError(f"'Slow Down Network' takes bandwidth=, loss= and from=, not {unknown[0]}=.")
-        slow_from = SlowFrom.parse(link.get("from", SlowFrom.NODES))
+        slow_from = Peers.parse(link.get("from", Peers.NODES))
         bits = None if bandwidth is None else slow.bandwidth_bits(bandwidth)
         share = None if loss is None else slow.loss_share(loss)
         self.ctx.require_no_random_faults("Slow Down Network")
         cluster = self.ctx.require_cluster()
         if bandwidth is None and loss is None:
             raise KafkaPersistenceError("'Slow Down Network' needs bandwidth= (like 1mbit), loss= (like 10%) or both.")
-        if cluster.network_name is None:
-            raise KafkaPersistenceError(
-                f"Slow Down Network works on clusters the library started (it shapes their private network); "
-                f"{cluster.description} is not one.")
-        if slow_from is SlowFrom.NODES and len(cluster.nodes) == 1:
-            raise KafkaPersistenceError(
-                "A single node has no link to another node to slow down: start Kafka with brokers=3, or slow it "
-                "down from=clients.")
+        _require_network(cluster, slow_from, "Slow Down Network", "shapes", "no link to another node to slow down",
+                         "slow it down")
         if cluster.slowed:
             raise KafkaPersistenceError(
                 f"Node(s) {', '.join(map(str, sorted(cluster.slowed)))} are slowed down already: call 'Heal Network' "
@@ -411,6 +397,16 @@ def _kind_of(mode: StopMode, cluster: Cluster) -> FaultKind:
             "mode=power-loss needs a cluster started for it: 'Start Kafka    power_loss=True' puts the log "
             "directories on a filesystem that can forget unsynced writes (this one was started without it).")
     return kind
+
+
+def _require_network(cluster: Cluster, peers: Peers, keyword_name: str, does: str, lacks: str, instead: str) -> None:
+    """Network faults need a private network of ours, and another node for ``from=nodes``: one line if not."""
+    if cluster.network_name is None:
+        raise KafkaPersistenceError(
+            f"{keyword_name} works on clusters the library started (it {does} their private network); "
+            f"{cluster.description} is not one.")
+    if peers is Peers.NODES and len(cluster.nodes) == 1:
+        raise KafkaPersistenceError(f"A single node has {lacks}: start Kafka with brokers=3, or {instead} from=clients.")
 
 
 def _one_or_all(values: list):

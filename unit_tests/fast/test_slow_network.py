@@ -5,7 +5,7 @@ import unittest
 from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary
 from KafkaPersistenceLibrary.broker.cluster import Cluster
 from KafkaPersistenceLibrary.faults.kinds import slow
-from KafkaPersistenceLibrary.faults.kinds.slow import SlowFrom
+from KafkaPersistenceLibrary.faults.kinds.network import Peers
 
 
 class ValuesTest(unittest.TestCase):
@@ -32,12 +32,12 @@ class ValuesTest(unittest.TestCase):
 
 class RulesTest(unittest.TestCase):
     def test_loss_both_ways_per_peer(self):
-        rules = slow.loss_rules(SlowFrom.NODES, 0.1, ["10.0.0.2", "10.0.0.3"])
+        rules = slow.loss_rules(Peers.NODES, 0.1, ["10.0.0.2", "10.0.0.3"])
         self.assertEqual(len(rules), 4)
         self.assertEqual(rules[0], ["-A", "KPL", "-s", "10.0.0.2", "-m", "statistic", "--mode", "random",
                                     "--probability", "0.1000", "-j", "DROP"])
         self.assertEqual(rules[1][2:4], ["-d", "10.0.0.2"])
-        clients = slow.loss_rules(SlowFrom.CLIENTS, 0.05, ["10.0.0.2"])
+        clients = slow.loss_rules(Peers.CLIENTS, 0.05, ["10.0.0.2"])
         self.assertEqual([rule[3:6] for rule in clients], [["tcp", "--dport", "9092"], ["tcp", "--sport", "9092"]])
 
     def test_shaping(self):

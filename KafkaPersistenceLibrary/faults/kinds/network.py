@@ -23,20 +23,20 @@ from ..fault import FaultKind, Need
 CHAIN = "KPL"
 
 
-class CutFrom(enum.Enum):
-    """Who an isolated node can no longer talk to. Robot converts ``nodes`` and ``clients``."""
+class Peers(enum.Enum):
+    """Whose links with the node a network fault cuts or degrades (``from=``). Robot converts ``nodes``, ``clients``."""
 
     NODES = "nodes"
-    """Every other node of the cluster, both ways; clients on the host still reach it."""
+    """Every other node of the cluster, both ways; clients on the host are left alone."""
     CLIENTS = "clients"
-    """Clients on the host; the other nodes still reach it."""
+    """Clients on the host (the client listener's port); the other nodes are left alone."""
 
     @classmethod
-    def parse(cls, value: "CutFrom | str") -> "CutFrom":
+    def parse(cls, value: "Peers | str") -> "Peers":
         return by_value(cls, value, "Invalid from")
 
 
-def _isolate(cluster, node_ids, settings, role="", cut_from: CutFrom = CutFrom.NODES) -> int:
+def _isolate(cluster, node_ids, settings, role="", cut_from: Peers = Peers.NODES) -> int:
     return cluster.isolate(node_ids, cut_from, role)
 
 
@@ -53,16 +53,16 @@ ORDER = 3  # where its kinds stand in lists of every kind
 KINDS = (ISOLATE,)
 
 
-def rules(cut: CutFrom, peer_addresses: list[str]) -> list[list[str]]:
+def rules(cut: Peers, peer_addresses: list[str]) -> list[list[str]]:
     """The iptables rules (arguments after ``iptables``) that make ``cut`` in one node (pure)."""
-    if cut is CutFrom.CLIENTS:
+    if cut is Peers.CLIENTS:
         return [["-A", CHAIN, "-p", "tcp", "--dport", str(CLIENT_PORT), "-j", "DROP"],
                 ["-A", CHAIN, "-p", "tcp", "--sport", str(CLIENT_PORT), "-j", "DROP"]]
     return [rule for address in peer_addresses
             for rule in (["-A", CHAIN, "-s", address, "-j", "DROP"], ["-A", CHAIN, "-d", address, "-j", "DROP"])]
 
 
-def isolate(node: Node, cut: CutFrom, peer_addresses: list[str]) -> list[list[str]]:
+def isolate(node: Node, cut: Peers, peer_addresses: list[str]) -> list[list[str]]:
     """Install the cut in the node's namespace; return the rules added (for the log)."""
     _prepare(node)
     added = rules(cut, peer_addresses)

@@ -19,31 +19,16 @@ goes with ``Heal Network`` or with the container:
 ``delay=``.
 """
 
-import enum
 import re
 
 from ...broker.environment import CLIENT_PORT
-from ...choices import by_value
 from ...errors import KafkaPersistenceError
 from ..fault import FaultKind, Need
-from .network import CHAIN, _iptables, _prepare
+from .network import CHAIN, Peers, _iptables, _prepare
 
 CLASS = "1:10"  # the shaped htb class; unclassified traffic leaves at full speed (htb's default 0)
 HASHLIMIT_BURST = "1mb"  # the smallest burst iptables' hashlimit accepts in byte mode
 _UNITS = {"bit": 1, "kbit": 1_000, "mbit": 1_000_000, "gbit": 1_000_000_000}
-
-
-class SlowFrom(enum.Enum):
-    """Whose link to the node is degraded. Robot converts ``nodes`` and ``clients``."""
-
-    NODES = "nodes"
-    """Every link between the node and another node of the cluster, both ways."""
-    CLIENTS = "clients"
-    """Traffic on the client listener's port, both ways; the other nodes still talk to it at full speed."""
-
-    @classmethod
-    def parse(cls, value: "SlowFrom | str") -> "SlowFrom":
-        return by_value(cls, value, "Invalid from")
 
 
 def bandwidth_bits(value) -> int:
@@ -75,10 +60,10 @@ def rate_text(bits: int) -> str:
     return f"{bits}bit"
 
 
-def loss_rules(slow_from: SlowFrom, share: float, peer_addresses: list[str]) -> list[list[str]]:
+def loss_rules(slow_from: Peers, share: float, peer_addresses: list[str]) -> list[list[str]]:
     """The iptables rules (after ``iptables``) that drop ``share`` of the node's packets on the link (pure)."""
     drop = ["-m", "statistic", "--mode", "random", "--probability", f"{share:.4f}", "-j", "DROP"]
-    if slow_from is SlowFrom.CLIENTS:
+    if slow_from is Peers.CLIENTS:
         return [["-A", CHAIN, "-p", "tcp", "--dport", str(CLIENT_PORT), *drop],
                 ["-A", CHAIN, "-p", "tcp", "--sport", str(CLIENT_PORT), *drop]]
     return [rule for address in peer_addresses
@@ -163,7 +148,7 @@ def _last_line(output: str, code: int) -> str:
     return output.strip().splitlines()[-1] if output.strip() else f"exit code {code}"
 
 
-def _slow(cluster, node_ids, settings, role="", slow_from: SlowFrom = SlowFrom.NODES, bandwidth=None, loss=None):
+def _slow(cluster, node_ids, settings, role="", slow_from: Peers = Peers.NODES, bandwidth=None, loss=None):
     return cluster.slow_down(node_ids, slow_from, bandwidth, loss, role)
 
 

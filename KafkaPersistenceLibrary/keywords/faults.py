@@ -1,4 +1,4 @@
-"""Keywords that make a node fail: restart, stop and start, pause and resume."""
+"""Keywords that make nodes fail: restart, stop and start, pause and resume, network cuts and slow links, clock jumps."""
 
 import time
 from datetime import timedelta

@@ -1,0 +1,138 @@
+"""A group's committed offsets over time, sampled from outside through the admin API.
+
+The verdict needs to know what the cluster itself held as the group's position,
+not only what members said they committed: a commit the cluster loses (a power
+cut of ``__consumer_offsets``) or rolls back shows only here. A thread asks the
+cluster every ``interval`` seconds; a sample it cannot take (a coordinator just
+killed, no leader yet) is written down in ``errors`` and the next one is tried.
+Nothing it meets is raised into the caller, and ``stop()`` returns within a
+bounded time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import confluent_kafka
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from ..clients.client_errors import reason
+from ..clients.connection import Connection
+
+REQUEST_TIMEOUT_SECONDS = 2.0
+STOP_TIMEOUT_SECONDS = REQUEST_TIMEOUT_SECONDS * 2 + 1.0
+MAX_ERRORS_KEPT = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class CommittedSample:
+    """What the cluster held at ``t`` (monotonic): partition -> committed next offset, None when none."""
+
+    t: float
+    offsets: dict[int, int | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleError:
+    """A sample that could not be taken at ``t``, and why."""
+
+    t: float
+    reason: str
+
+
+class CommittedOffsetWatcher:
+    """Samples ``group``'s committed offsets for every partition of ``topic`` until stopped."""
+
+    def __init__(self, connection: Connection, group: str, topic: str, interval: float = 0.2):
+        self.connection = connection
+        self.group = group
+        self.topic = topic
+        self.interval = interval
+        self.samples: list[CommittedSample] = []
+        self.errors: list[SampleError] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._admin: AdminClient | None = None
+        self._partitions: list[int] = []
+
+    def start(self) -> CommittedOffsetWatcher:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"watch-{self.group}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ends the sampling; waits at most one request's time for the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(STOP_TIMEOUT_SECONDS)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def sample_now(self) -> CommittedSample | None:
+        """One sample taken at once (also after ``stop``), appended to ``samples``; None when it failed."""
+        return self._take()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            self._take()
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
+        self._admin = None
+
+    def _take(self) -> CommittedSample | None:
+        try:
+            sample = self._ask()
+        except Exception as error:  # noqa: BLE001 - a fault makes sampling fail for a while; never raised
+            if len(self.errors) < MAX_ERRORS_KEPT:
+                self.errors.append(SampleError(time.monotonic(), _why(error)))
+            return None
+        self.samples.append(sample)
+        return sample
+
+    def _client(self) -> AdminClient:
+        if self._admin is None:
+            self._admin = AdminClient(self.connection.librdkafka({
+                "log_level": 0, "socket.timeout.ms": int(REQUEST_TIMEOUT_SECONDS * 1000),
+                "reconnect.backoff.max.ms": 1000}))
+        return self._admin
+
+    def _topic_partitions(self, admin: AdminClient) -> list[int]:
+        if not self._partitions:
+            # every topic's metadata: asking for the one topic would create it on a broker that auto-creates
+            metadata = admin.list_topics(timeout=REQUEST_TIMEOUT_SECONDS).topics.get(self.topic)
+            if metadata is None or metadata.error is not None or not metadata.partitions:
+                raise LookupError(f"topic '{self.topic}' has no partitions in the cluster's metadata yet")
+            self._partitions = sorted(metadata.partitions)
+        return self._partitions
+
+    def _ask(self) -> CommittedSample:
+        admin = self._client()
+        partitions = self._topic_partitions(admin)
+        request = ConsumerGroupTopicPartitions(self.group, [TopicPartition(self.topic, p) for p in partitions])
+        # No request_timeout= here: confluent-kafka 2.16.1 segfaults with it (measured); socket.timeout.ms bounds it
+        future = admin.list_consumer_group_offsets([request])[self.group]
+        answer = future.result(timeout=REQUEST_TIMEOUT_SECONDS + 1)
+        t = time.monotonic()
+        offsets: dict[int, int | None] = {p: None for p in partitions}
+        for tp in answer.topic_partitions:
+            if tp.topic != self.topic or tp.partition not in offsets:
+                continue
+            if tp.error is not None:
+                raise confluent_kafka.KafkaException(tp.error)
+            offsets[tp.partition] = tp.offset if tp.offset >= 0 else None
+        return CommittedSample(t, offsets)
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, (confluent_kafka.KafkaException, confluent_kafka.KafkaError)):
+        return reason(error)
+    if isinstance(error, LookupError):
+        return str(error.args[0]) if error.args else "not found"
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__

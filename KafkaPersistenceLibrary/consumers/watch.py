@@ -29,7 +29,8 @@ MAX_ERRORS_KEPT = 1000
 
 @dataclasses.dataclass(frozen=True)
 class CommittedSample:
-    """What the cluster held at ``t`` (monotonic): partition -> committed next offset, None when none."""
+    """What the cluster held at ``t`` (monotonic, when the request left): partition -> committed next offset,
+    None when the group has none for it."""
 
     t: float
     offsets: dict[int, int | None]
@@ -114,11 +115,13 @@ class CommittedOffsetWatcher:
     def _ask(self) -> CommittedSample:
         admin = self._client()
         partitions = self._topic_partitions(admin)
+        # The time the question left, not the answer's: a commit a member reports done after this moment may or may
+        # not be in the answer, one reported before it is; so a sample never looks older than a member's event.
+        t = time.monotonic()
         request = ConsumerGroupTopicPartitions(self.group, [TopicPartition(self.topic, p) for p in partitions])
         # No request_timeout= here: confluent-kafka 2.16.1 segfaults with it (measured); socket.timeout.ms bounds it
         future = admin.list_consumer_group_offsets([request])[self.group]
         answer = future.result(timeout=REQUEST_TIMEOUT_SECONDS + 1)
-        t = time.monotonic()
         offsets: dict[int, int | None] = {p: None for p in partitions}
         for tp in answer.topic_partitions:
             if tp.topic != self.topic or tp.partition not in offsets:

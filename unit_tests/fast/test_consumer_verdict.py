@@ -4,6 +4,7 @@ import random
 import unittest
 
 from KafkaPersistenceLibrary.consumers.events import MemberEvent
+from KafkaPersistenceLibrary.consumers.report import timeline_png, verdict_html
 from KafkaPersistenceLibrary.consumers.verdict import _Unprocessed, judge, judge_external
 from KafkaPersistenceLibrary.consumers.watch import CommittedSample
 from KafkaPersistenceLibrary.durability.history import SendHistory
@@ -202,6 +203,20 @@ class UnprocessedTest(unittest.TestCase):
             low, high = sorted(rng.sample(range(-5, 410), 2))
             self.assertEqual(track.unprocessed_between(low, high),
                              [x for x in offsets if low <= x < high and x not in done])
+
+
+class ReportTest(unittest.TestCase):
+    def test_the_table_and_the_picture_show_a_failed_group(self):
+        h = history({0: 20}, faults=[("kill", "node 1", 0.5, 2.0)])
+        events = SkipTest().before_processing_kill()
+        v = judge(h, "g", events, [CommittedSample(START + 1.5, {0: 10})], {0: 20})
+        table = verdict_html(v)
+        self.assertIn("commits too far", table)
+        self.assertIn("member 1 (process 1) committed partition 0 up to offset 10", table)
+        self.assertIn("kill node 1", table)
+        png = timeline_png(h, v, events, [CommittedSample(START + 1.5, {0: 10})])
+        self.assertTrue(png.startswith(b"\x89PNG"))
+        self.assertTrue(timeline_png(h, judge_external(h, "app", [], None), [], []).startswith(b"\x89PNG"))
 
 
 if __name__ == "__main__":

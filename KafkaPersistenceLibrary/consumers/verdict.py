@@ -379,6 +379,7 @@ def judge_external(history: SendHistory, group: str, samples: list[CommittedSamp
     progress: dict[int, list[float]] = {}
     last: dict[int, int | None] = {}
     past: dict[int, int] = {}
+    samples = sorted(samples, key=lambda s: s.t)  # sample_now() and the watcher's thread may interleave
     for sample in samples:
         for p, offset in sample.offsets.items():
             timeline.setdefault(p, []).append((sample.t, offset, CLUSTER))

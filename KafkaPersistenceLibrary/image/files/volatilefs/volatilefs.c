@@ -54,6 +54,24 @@
  * node outlives the kernel's interest (FORGET) while it holds unsynced data of a
  * file that still has a name. One mutex per node for data, one for the table.
  *
+ * DISK FAULTS (the fault layer). With VOLATILEFS_CONTROL=FILE in the environment,
+ * the daemon reads FILE at mount and on SIGUSR2, applies it to every later
+ * request and writes what it applied to FILE.applied. FILE holds tokens:
+ *   full                 writes, growing fallocates and creates fail with ENOSPC
+ *   eio=write,read,fsync,all  those requests fail with EIO (all: also creates,
+ *                        renames and unlinks: a dead disk)
+ *   write_delay_us=N     every write request waits N microseconds first
+ *   fsync_delay_us=N     every fsync request waits N microseconds first
+ * An empty or missing FILE is a healthy disk. VOLATILEFS_LYING_FSYNC=1 (read
+ * once, at start) makes fsync answer success and sync nothing: a disk whose
+ * volatile cache ignores flushes. That cache writes back by itself what has
+ * been dirty for VOLATILEFS_WRITEBACK_SECONDS (5 by default; a whole file at a
+ * time), so a power cut loses the last seconds of "durable" writes. (Losing
+ * everything since the mount is not what such disks do, and measured: Kafka
+ * 4.1.1 then cannot start - an empty partition.metadata, a NullPointerException.)
+ * Faults touch only requests of the mount's users: the daemon's own writes to
+ * BACKING_DIR (the flush at a clean shutdown) always go through.
+ *
  * FAITHFUL vs NOT (what a power cut on real hardware + ext4/xfs would do):
  *  + fsynced data and size survive; data never fsynced is lost - all of it.
  *  + a truncate or O_TRUNC not followed by fsync is undone; so is a size change
@@ -145,6 +163,7 @@ struct node {
 	off_t valid; /* backing bytes at or after this offset were truncated away: read zeros */
 	bool times_dirty;
 	struct timespec mtime; /* mtime and ctime seen through the mount while times_dirty */
+	time_t dirty_since; /* CLOCK_MONOTONIC seconds of the first unsynced change, 0 when clean */
 };
 
 struct dir_handle {
@@ -161,6 +180,18 @@ static struct node *table[TABLE_BUCKETS];
 static size_t table_count;
 static int final_flush_err; /* of the flush at unmount: the exit status says if it failed */
 
+/* Disk faults (VOLATILEFS_CONTROL); read by every request thread without a lock. */
+#define FAIL_WRITE 1u
+#define FAIL_READ 2u
+#define FAIL_FSYNC 4u
+#define FAIL_NAMES 8u /* create, mkdir, rename, unlink, ...: only with eio=all */
+static const char *control_path;
+static volatile int disk_full;
+static volatile unsigned disk_eio;
+static volatile long write_delay_us, fsync_delay_us;
+static bool lying_fsync;
+static time_t writeback_seconds = 5; /* VOLATILEFS_WRITEBACK_SECONDS: the lying disk's cache age */
+
 static void say(const char *fmt, ...)
 {
 	va_list ap;
@@ -169,6 +200,88 @@ static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+/* 0, or the error a request of class `what` gets from the disk faults now in force. */
+static int disk_error(unsigned what)
+{
+	if (disk_eio & what)
+		return EIO;
+	if (disk_full && (what & (FAIL_WRITE | FAIL_NAMES)))
+		return ENOSPC;
+	return 0;
+}
+
+static void disk_delay(long us)
+{
+	if (us > 0) {
+		struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
+/* Read the control file and apply it; write what was applied to FILE.applied. */
+static void control_load(void)
+{
+	if (!control_path)
+		return;
+	char text[512] = "";
+	FILE *f = fopen(control_path, "r");
+	if (f) {
+		size_t n = fread(text, 1, sizeof(text) - 1, f);
+		text[n] = '\0';
+		fclose(f);
+	}
+	int full = 0;
+	unsigned eio = 0;
+	long wdelay = 0, fdelay = 0;
+	char copy[512];
+	memcpy(copy, text, sizeof(copy));
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (strcmp(tok, "full") == 0) {
+			full = 1;
+		} else if (strncmp(tok, "eio=", 4) == 0) {
+			char *save2 = NULL;
+			for (char *op = strtok_r(tok + 4, ",", &save2); op; op = strtok_r(NULL, ",", &save2)) {
+				if (strcmp(op, "write") == 0)
+					eio |= FAIL_WRITE;
+				else if (strcmp(op, "read") == 0)
+					eio |= FAIL_READ;
+				else if (strcmp(op, "fsync") == 0)
+					eio |= FAIL_FSYNC;
+				else if (strcmp(op, "all") == 0)
+					eio |= FAIL_WRITE | FAIL_READ | FAIL_FSYNC | FAIL_NAMES;
+				else
+					say("control: unknown operation '%s' ignored", op);
+			}
+		} else if (strncmp(tok, "write_delay_us=", 15) == 0) {
+			wdelay = strtol(tok + 15, NULL, 10);
+		} else if (strncmp(tok, "fsync_delay_us=", 15) == 0) {
+			fdelay = strtol(tok + 15, NULL, 10);
+		} else {
+			say("control: unknown token '%s' ignored", tok);
+		}
+	}
+	disk_full = full;
+	disk_eio = eio;
+	write_delay_us = wdelay < 0 ? 0 : wdelay;
+	fsync_delay_us = fdelay < 0 ? 0 : fdelay;
+	char applied[PATH_MAX];
+	snprintf(applied, sizeof(applied), "%s.applied", control_path);
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s.applied.new", control_path);
+	f = fopen(tmp, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+		rename(tmp, applied);
+	}
+	say("disk faults now: full=%d eio=%s%s%s%s write_delay_us=%ld fsync_delay_us=%ld%s", full,
+	    eio ? "" : "none", eio & FAIL_WRITE ? "write," : "", eio & FAIL_READ ? "read," : "",
+	    eio & FAIL_FSYNC ? "fsync," : "", write_delay_us, fsync_delay_us,
+	    lying_fsync ? " (fsync lies)" : "");
 }
 
 static struct node *node_of(fuse_ino_t ino)
@@ -283,6 +396,11 @@ static bool vn_dirty(const struct node *v)
 
 static void vn_touch(struct node *v)
 {
+	if (!v->dirty_since) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		v->dirty_since = now.tv_sec ? now.tv_sec : 1;
+	}
 	clock_gettime(CLOCK_REALTIME, &v->mtime);
 	v->times_dirty = true;
 }
@@ -458,6 +576,7 @@ static int vn_sync(struct node *v, size_t *bytes_written)
 	v->nleaves = 0;
 	v->durable_size = v->valid = v->size;
 	v->times_dirty = false;
+	v->dirty_since = 0;
 	return 0;
 }
 
@@ -606,7 +725,15 @@ static int node_data(struct node *n)
 }
 
 /* Write every node's state to the backing directory (clean shutdown, SIGUSR1). */
+static int flush_older(const char *why, time_t age);
+
 static int flush_all(const char *why)
+{
+	return flush_older(why, 0);
+}
+
+/* Write the state of every node whose first unsynced change is at least `age` seconds old. */
+static int flush_older(const char *why, time_t age)
 {
 	pthread_mutex_lock(&table_mu);
 	size_t count = 0;
@@ -627,7 +754,10 @@ static int flush_all(const char *why)
 	for (size_t i = 0; i < count; i++) {
 		struct node *n = all[i];
 		pthread_mutex_lock(&n->mu);
-		if (vn_dirty(n)) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		bool due = age == 0 || (n->dirty_since && now.tv_sec - n->dirty_since >= age);
+		if (due && vn_dirty(n)) {
 			int err = vn_sync(n, &bytes);
 			files++;
 			if (err) {
@@ -641,7 +771,8 @@ static int flush_all(const char *why)
 		node_unpin(n);
 	}
 	free(all);
-	say("flush (%s): %zu files, %zu bytes written, %zu failed", why, files, bytes, failed);
+	if (age == 0 || files)
+		say("flush (%s): %zu files, %zu bytes written, %zu failed", why, files, bytes, failed);
 	return first_err;
 }
 
@@ -806,6 +937,8 @@ static void vfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int v
 		if (fchownat(n->pfd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 			err = -errno;
 	}
+	if (!err && (valid & FUSE_SET_ATTR_SIZE) && (disk_eio & FAIL_WRITE))
+		err = -EIO;
 	if (!err && (valid & FUSE_SET_ATTR_SIZE)) {
 		pthread_mutex_lock(&n->mu);
 		err = node_data(n);
@@ -836,6 +969,11 @@ static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void vfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
+	int ferr = disk_error(FAIL_NAMES);
+	if (ferr) {
+		fuse_reply_err(req, ferr);
+		return;
+	}
 	struct node *p = node_of(parent);
 	int res;
 	if (S_ISREG(mode)) {
@@ -857,6 +995,11 @@ static void vfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 static void vfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	int ferr = disk_error(FAIL_NAMES);
+	if (ferr) {
+		fuse_reply_err(req, ferr);
+		return;
+	}
 	struct node *p = node_of(parent);
 	if (mkdirat(p->pfd, name, mode) < 0) {
 		fuse_reply_err(req, errno);
@@ -868,6 +1011,11 @@ static void vfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 static void vfs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
 {
+	int ferr = disk_error(FAIL_NAMES);
+	if (ferr) {
+		fuse_reply_err(req, ferr);
+		return;
+	}
 	struct node *p = node_of(parent);
 	if (symlinkat(target, p->pfd, name) < 0) {
 		fuse_reply_err(req, errno);
@@ -879,6 +1027,11 @@ static void vfs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, c
 
 static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
+	int ferr = disk_error(FAIL_NAMES);
+	if (ferr) {
+		fuse_reply_err(req, ferr);
+		return;
+	}
 	char path[64];
 	proc_path(path, node_of(ino)->pfd);
 	struct node *p = node_of(newparent);
@@ -891,6 +1044,10 @@ static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 
 static void vfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	if (disk_eio & FAIL_NAMES) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	struct node *p = node_of(parent);
 	struct stat st;
 	bool known = fstatat(p->pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -905,6 +1062,10 @@ static void vfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void vfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	if (disk_eio & FAIL_NAMES) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	fuse_reply_err(req, unlinkat(node_of(parent)->pfd, name, AT_REMOVEDIR) < 0 ? errno : 0);
 }
 
@@ -913,6 +1074,10 @@ static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 {
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (disk_eio & FAIL_NAMES) {
+		fuse_reply_err(req, EIO);
 		return;
 	}
 	struct node *from = node_of(parent), *to = node_of(newparent);
@@ -956,6 +1121,11 @@ static void vfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		       struct fuse_file_info *fi)
 {
+	int ferr = disk_error(FAIL_NAMES);
+	if (ferr) {
+		fuse_reply_err(req, ferr);
+		return;
+	}
 	struct node *p = node_of(parent);
 	int fd = openat(p->pfd, name, O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (fi->flags & O_EXCL),
 			mode);
@@ -981,6 +1151,10 @@ static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 static void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	(void)fi;
+	if (disk_eio & FAIL_READ) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	struct node *n = node_of(ino);
 	char *buf = malloc(size ? size : 1);
 	if (!buf) {
@@ -1001,6 +1175,12 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		      struct fuse_file_info *fi)
 {
 	(void)fi;
+	disk_delay(write_delay_us);
+	int ferr = disk_error(FAIL_WRITE);
+	if (ferr) {
+		fuse_reply_err(req, ferr);
+		return;
+	}
 	struct node *n = node_of(ino);
 	pthread_mutex_lock(&n->mu);
 	int res = vn_write(n, buf, size, off);
@@ -1019,6 +1199,11 @@ static void vfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, o
 		fuse_reply_err(req, EOPNOTSUPP); /* punching or zeroing ranges is not modelled */
 		return;
 	}
+	int ferr = disk_error(FAIL_WRITE);
+	if (ferr) {
+		fuse_reply_err(req, ferr);
+		return;
+	}
 	struct node *n = node_of(ino);
 	pthread_mutex_lock(&n->mu);
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > n->size)
@@ -1031,6 +1216,15 @@ static void vfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_
 {
 	(void)datasync;
 	(void)fi;
+	disk_delay(fsync_delay_us);
+	if (disk_eio & FAIL_FSYNC) {
+		fuse_reply_err(req, EIO); /* the dirty pages stay: a later fsync may write them */
+		return;
+	}
+	if (lying_fsync) {
+		fuse_reply_err(req, 0); /* success, and nothing written: the lying disk */
+		return;
+	}
 	struct node *n = node_of(ino);
 	size_t bytes = 0;
 	pthread_mutex_lock(&n->mu);
@@ -1144,10 +1338,27 @@ static void *flush_on_signal(void *arg)
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	for (;;) {
 		int sig;
-		if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1)
 			flush_all("SIGUSR1");
+		else if (sig == SIGUSR2)
+			control_load();
+	}
+	return NULL;
+}
+
+/* The lying disk's own cache writes back what has been dirty for WRITEBACK seconds, as a disk's
+ * volatile cache does: a power cut loses the last seconds, not everything since the mount. */
+static void *write_back(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		flush_older("lying disk writes back its cache", writeback_seconds);
 	}
 	return NULL;
 }
@@ -1165,6 +1376,8 @@ static void vfs_init(void *userdata, struct fuse_conn_info *conn)
 		pthread_detach(thread);
 	else
 		say("no SIGUSR1 flush thread: %s", strerror(errno));
+	if (lying_fsync && pthread_create(&thread, NULL, write_back, NULL) == 0)
+		pthread_detach(thread);
 	say("mounted over backing directory %s: unsynced writes live in memory until fsync",
 	    backing_path);
 }
@@ -1229,6 +1442,7 @@ int main(int argc, char *argv[])
 	if (opts.show_help || !backing_path || !opts.mountpoint) {
 		printf("usage: %s [-f] [-d] [-s] [-o options] BACKING_DIR MOUNTPOINT\n"
 		       "  SIGUSR1: write all unsynced data to BACKING_DIR and stay mounted\n"
+		       "  SIGUSR2: re-read the disk faults in $VOLATILEFS_CONTROL\n"
 		       "  SIGTERM, SIGINT, unmount: write all unsynced data, then exit\n"
 		       "  SIGKILL: unsynced data is lost (a power cut)\n",
 		       argv[0]);
@@ -1259,7 +1473,14 @@ int main(int argc, char *argv[])
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL); /* only the flush thread takes SIGUSR1 */
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* only the flush thread takes SIGUSR1 and SIGUSR2 */
+	control_path = getenv("VOLATILEFS_CONTROL");
+	lying_fsync = getenv("VOLATILEFS_LYING_FSYNC") && strcmp(getenv("VOLATILEFS_LYING_FSYNC"), "1") == 0;
+	if (getenv("VOLATILEFS_WRITEBACK_SECONDS") && atoi(getenv("VOLATILEFS_WRITEBACK_SECONDS")) > 0)
+		writeback_seconds = atoi(getenv("VOLATILEFS_WRITEBACK_SECONDS"));
+	if (control_path || lying_fsync)
+		control_load();
 
 	fuse_opt_add_arg(&args, geteuid() == 0
 		? "-odefault_permissions,fsname=volatilefs,subtype=volatilefs,allow_other"

@@ -12,7 +12,9 @@ import threading
 
 from robot.api import logger
 
+from .errors import KafkaPersistenceError
 from .keywords.context import LibraryContext
+from .keywords.disk_faults import undo_every_disk_fault
 
 LOG_LINES_ON_FAILURE = 200
 
@@ -51,6 +53,18 @@ class CleanupListener:
             for node in cluster.nodes.values():
                 logger.info(f"Last {lines} lines of Kafka node {node.node_id} ({node.name}) "
                             f"(test '{result.name}' failed):\n{node.logs(tail=lines)}")
+            self._heal_disks(cluster, result.name)
+
+    def _heal_disks(self, cluster, test: str) -> None:
+        """A failed test's disk faults must not fail the next test: every disk works again (logged)."""
+        try:
+            healed = undo_every_disk_fault(cluster)
+        except KafkaPersistenceError as error:
+            logger.warn(f"Test '{test}' failed with disk faults in place, and undoing them failed: {error}")
+            return
+        if healed:
+            logger.info(f"Test '{test}' failed with disk faults in place: the disks of node(s) "
+                        f"{', '.join(map(str, healed))} work again.")
 
     def close(self):
         self.ctx.forget_cluster()

@@ -29,6 +29,7 @@ class Cluster:
     single_node = False  # one node that is broker and controller: every selector means it
     power_loss = False  # nodes run on the power-loss filesystem
     clock_skew = False  # nodes' wall clocks can be moved (Start Kafka    clock_skew=True)
+    disk = ""  # "faulty" or "lying": volatilefs is the nodes' disk fault layer (Start Kafka    disk=faulty)
     network_name: "str | None" = None  # the private network, when network faults are possible
     default_replication_factor: "int | None" = None  # None: the brokers' own default
     description = "Kafka"
@@ -48,6 +49,7 @@ class Cluster:
         self.slowed: dict[int, str] = {}
         self.skewed: dict[int, str] = {}  # Skew Clock: node id -> the offset its clock runs at ("+691200")
         self.shaped: set[int] = set()
+        self.disks: dict = {}  # Fill/Fail/Slow Down Disk: node id -> its DiskState (faults/kinds/disk.py)
 
     # -- what it is ----------------------------------------------------------------
 
@@ -366,6 +368,9 @@ class Cluster:
             if node.expected is NodeState.STOPPED or node.node_id in self._changing:
                 continue
             state = node.state()
+            if state.status in ("exited", "dead") and node.node_id in self.disks:
+                node.expected = NodeState.STOPPED  # its broker halted on a disk fault of ours: expected, not a crash
+                continue
             if state.status != node.expected:
                 return node, state
         return None

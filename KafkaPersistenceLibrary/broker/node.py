@@ -11,6 +11,9 @@ remove), published on a host port we chose, and restarted as the very same conta
 import contextlib
 import dataclasses
 import enum
+import io
+import os
+import tarfile
 import time
 
 import docker
@@ -23,6 +26,7 @@ from .engine import first_line
 from .environment import CLIENT_PORT, NodeSpec
 
 JAVA_PID_FILE = "/run/kafka-broker.pid"  # written by the image's entrypoint in power-loss mode
+METADATA_DIR = "/var/lib/kafka/metadata"  # with disk=: KRaft's metadata log, on the container's own disk
 STOP_WAIT_MARGIN_SECONDS = 30
 FREEZE_ATTEMPTS = 5
 FREEZE_RETRY_SECONDS = 0.5
@@ -88,6 +92,12 @@ class NodeOptions:
 
     power_loss: bool = False  # log directory on the image's volatile filesystem (FUSE)
     clock_skew: bool = False  # the broker's wall clock can be moved (libfaketime, our image only)
+    disk: str = ""  # "faulty" or "lying": volatilefs as the disk fault layer (faults/kinds/disk.py)
+
+    @property
+    def volatile(self) -> bool:
+        """The log directory is on volatilefs: a power cut loses what was not fsynced."""
+        return self.power_loss or bool(self.disk)
 
 
 class Node:
@@ -130,7 +140,10 @@ class Node:
             kwargs["ports"] = {f"{CLIENT_PORT}/tcp": ("127.0.0.1", client_port)}
         if options.clock_skew:
             kwargs["environment"] = {**kwargs["environment"], "KPL_CLOCK_SKEW": "1"}
-        if options.power_loss:
+        if options.disk:  # the KRaft metadata log off the faulty disk: see faults/kinds/disk.py
+            kwargs["environment"] = {**kwargs["environment"], "KPL_DISK": options.disk,
+                                     "KAFKA_METADATA_LOG_DIR": METADATA_DIR}
+        if options.volatile:
             kwargs["environment"] = {**kwargs["environment"], "KPL_POWER_LOSS": "1"}
             kwargs.update(user="root", devices=["/dev/fuse:/dev/fuse:rwm"], cap_add=["NET_ADMIN", "SYS_ADMIN"])
         try:
@@ -164,7 +177,7 @@ class Node:
             with self._gone_is_one_line(f"stop ({mode.value})"):
                 if mode is StopMode.GRACEFUL:
                     container.stop(timeout=int(max(1, stop_timeout)))  # SIGTERM, SIGKILL after stop_timeout
-                elif mode is StopMode.KILL and self.options.power_loss:
+                elif mode is StopMode.KILL and self.options.volatile:
                     # Only the broker process dies; the entrypoint then writes the filesystem's
                     # buffered data through, as a host's page cache survives a process crash.
                     self.exec(["sh", "-c", f"kill -KILL $(cat {JAVA_PID_FILE})"])
@@ -235,6 +248,17 @@ class Node:
         """Run a command in the node as root; return (exit code, output)."""
         result = self._container.exec_run(command, user="root", demux=False)
         return result.exit_code, (result.output or b"").decode("utf-8", "replace")
+
+    def write_file(self, path: str, text: str) -> None:
+        """Write a small file into the container, running or not (Docker's archive upload)."""
+        data = text.encode()
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            info = tarfile.TarInfo(os.path.basename(path))
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        with self._gone_is_one_line("write to", dead_is_gone=False):
+            self._container.put_archive(os.path.dirname(path), archive.getvalue())
 
     def logs(self, tail: int | None = None, since: float | None = None) -> str:
         """The container's output, across all its restarts."""

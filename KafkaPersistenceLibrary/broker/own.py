@@ -70,7 +70,11 @@ class OwnCluster(Cluster):
 
     @property
     def power_loss(self) -> bool:
-        return self.spec.options.power_loss
+        return self.spec.options.volatile
+
+    @property
+    def disk(self) -> str:
+        return self.spec.options.disk
 
     @property
     def clock_skew(self) -> bool:

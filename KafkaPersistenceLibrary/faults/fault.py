@@ -18,6 +18,7 @@ class Need(enum.Enum):
     FILESYSTEM = "the power-loss filesystem"  # Start Kafka    power_loss=True
     PRIVATE_NETWORK = "a private network"  # a cluster of several nodes the library started
     CLOCK = "a clock that can jump"  # Start Kafka    clock_skew=True
+    DISK = "the disk fault layer"  # Start Kafka    disk=faulty (or disk=lying)
 
     def why_not(self, cluster) -> str:
         """Why ``cluster`` cannot have this, or ""."""
@@ -30,6 +31,12 @@ class Need(enum.Enum):
         if self is Need.CLOCK and not getattr(cluster, "clock_skew", False):
             return (f"its clock must be started to jump: 'Start Kafka    clock_skew=True' (only on clusters the "
                     f"library starts; {cluster.description} was started without it)")
+        if self is Need.DISK and cluster.network_name is None:
+            return (f"it needs a cluster the library started with 'Start Kafka    disk=faulty', and "
+                    f"{cluster.description} is not one")
+        if self is Need.DISK and not getattr(cluster, "disk", ""):
+            return ("its log directories must be on the disk fault layer: start Kafka with "
+                    "'Start Kafka    disk=faulty' (or disk=lying); power_loss=True alone does not add it")
         return ""
 
 

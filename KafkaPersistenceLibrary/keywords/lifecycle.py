@@ -8,6 +8,7 @@ from ..broker.node import NodeOptions
 from ..broker.own import MAX_BROKERS, MAX_CONTROLLERS, ClusterSpec, OwnCluster
 from ..choices import by_value
 from ..errors import KafkaPersistenceError
+from ..faults.kinds.disk import Disk, disk_choice
 from ..security.broker import SECURITY_CHOICES
 from .context import LibraryContext
 from .one_line import keyword
@@ -19,7 +20,8 @@ class LifecycleKeywords:
 
     @keyword(tags=["lifecycle"])
     def start_kafka(self, brokers: int = 1, controllers: "int | None" = None, power_loss: bool = False,
-                    security: str = "plaintext", clock_skew: bool = False, **broker_config: str) -> str:
+                    security: str = "plaintext", clock_skew: bool = False, disk: str = "plain",
+                    **broker_config: str) -> str:
         """Starts Kafka (KRaft) in containers and returns the bootstrap address of its brokers.
 
         With one broker (the default) it is a single node that is broker and
@@ -43,6 +45,13 @@ class LifecycleKeywords:
         keeps unsynced writes in memory, so that `Restart Broker` and `Stop Broker`
         can use ``mode=power-loss`` (see README: Power loss).
 
+        ``disk=faulty`` puts each node's log directory on volatilefs as the
+        disk fault layer: `Fill Disk`, `Fail Disk` and `Slow Down Disk` then
+        work, and so does ``mode=power-loss``. ``disk=lying`` is the same with
+        an fsync that reports success and syncs nothing, so a power cut loses
+        what Kafka was told is durable. With either, the KRaft metadata log
+        stays on the container's own disk (see README: Disk faults).
+
         ``clock_skew=True`` starts each broker with libfaketime preloaded (our
         image only), so that `Skew Clock` can move its wall clock; without it
         nothing is preloaded and clocks cannot be skewed.
@@ -64,8 +73,9 @@ class LifecycleKeywords:
         | `Start Kafka`    brokers=3    controllers=3    min.insync.replicas=2
         | `Start Kafka`    security=sasl_ssl
         | `Start Kafka`    clock_skew=True    log.retention.check.interval.ms=1000
+        | `Start Kafka`    brokers=3    disk=faulty
         """
-        spec = _cluster_spec(brokers, controllers, power_loss, security, broker_config, clock_skew)
+        spec = _cluster_spec(brokers, controllers, power_loss, security, broker_config, clock_skew, disk)
         ctx = self.ctx
         if ctx.cluster is not None and ctx.cluster_spec is None:
             raise KafkaPersistenceError(f"The library is connected to {ctx.cluster.description}: call "
@@ -163,7 +173,7 @@ class LifecycleKeywords:
 
 
 def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, security: str,
-                  config: dict, clock_skew: bool = False) -> ClusterSpec:
+                  config: dict, clock_skew: bool = False, disk: str = "plain") -> ClusterSpec:
     if not isinstance(brokers, int) or not 1 <= brokers <= MAX_BROKERS:
         raise KafkaPersistenceError(f"Invalid brokers '{brokers}': start 1 to {MAX_BROKERS} brokers.")
     if controllers is not None and (not isinstance(controllers, int) or not 1 <= controllers <= MAX_CONTROLLERS):
@@ -175,7 +185,14 @@ def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, sec
     choice = by_value(SECURITY_CHOICES, security, "Invalid security")
     return ClusterSpec(Topology(brokers, controllers),
                        tuple(sorted((str(k), str(v)) for k, v in config.items())),
-                       NodeOptions(power_loss=bool(power_loss), clock_skew=bool(clock_skew)), choice)
+                       NodeOptions(power_loss=bool(power_loss), clock_skew=bool(clock_skew),
+                                   disk=_disk_option(disk)), choice)
+
+
+def _disk_option(disk) -> str:
+    """NodeOptions.disk: "" for the plain disk, else the Disk value."""
+    choice = disk_choice(disk)
+    return "" if choice is Disk.PLAIN else choice.value
 
 
 def _describe(spec: "ClusterSpec | None") -> str:
@@ -186,5 +203,6 @@ def _describe(spec: "ClusterSpec | None") -> str:
              f"{topology.brokers} broker(s) and {topology.controllers} controller(s)")
     extras = ([f"{k}={v}" for k, v in spec.config] + (["power_loss=True"] if spec.options.power_loss else [])
               + (["clock_skew=True"] if spec.options.clock_skew else [])
+              + ([f"disk={spec.options.disk}"] if spec.options.disk else [])
               + ([f"security={spec.security}"] if spec.security != "plaintext" else []))
     return shape + (f" ({', '.join(extras)})" if extras else "")

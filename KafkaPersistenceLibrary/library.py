@@ -6,7 +6,10 @@ from robot.api.deco import library
 
 from .keywords.cluster_state import ClusterStateKeywords
 from .keywords.connection import ConnectionKeywords
+from .keywords.consumer_verdict import ConsumerVerdictKeywords
+from .keywords.consumers import ConsumerKeywords
 from .keywords.context import LibraryContext, Settings
+from .keywords.disk_faults import DiskFaultKeywords
 from .keywords.faults import FaultKeywords
 from .keywords.lifecycle import LifecycleKeywords
 from .keywords.messages import MessageKeywords
@@ -18,8 +21,9 @@ from .versions import KAFKA_VERSION, LIBRARY_VERSION
 
 
 @library(scope="GLOBAL", version=LIBRARY_VERSION, doc_format="ROBOT")
-class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywords, RandomFaultKeywords,
-                              ClusterStateKeywords, MessageKeywords, VerificationKeywords, CleanupListener):
+class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywords, DiskFaultKeywords, RandomFaultKeywords,
+                              ClusterStateKeywords, MessageKeywords, VerificationKeywords, ConsumerKeywords,
+                              ConsumerVerdictKeywords, CleanupListener):
     __doc__ = f"""Proves that Kafka keeps your messages when brokers fail.
 
     Behind each keyword stands real Apache Kafka ({KAFKA_VERSION}, KRaft) in real
@@ -64,6 +68,9 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
     | `Isolate Broker` / `Heal Network` | cut a node off its peers, or off clients (iptables in its own namespace) |
     | `Slow Down Network` / `Heal Network` | a slow (``bandwidth=``) or lossy (``loss=``) link: a gray failure |
     | `Skew Clock` / `Restore Clock` | a wall clock that jumps (``Start Kafka    clock_skew=True``) |
+    | `Fill Disk` / `Free Disk` | a full disk: writes fail with ENOSPC (``Start Kafka    disk=faulty``) |
+    | `Fail Disk` / `Repair Disk` | a failing disk: writes, reads and/or fsyncs fail with EIO |
+    | `Slow Down Disk` / `Restore Disk` | a slow disk: each fsync and/or write waits (``disk=lying``: fsync lies) |
     | `Start Random Faults` / `Stop Random Faults` | seeded faults of the first four rows, as Jepsen's nemesis makes them |
 
     ``broker=`` chooses the node: a node id, ``leader``, ``follower`` or

@@ -13,6 +13,8 @@ from robot.api import logger
 from ..broker.cluster import Cluster
 from ..broker.own import ClusterSpec
 from ..clients.producer import Producer
+from ..consumers.group import ConsumerGroup, StopMode
+from ..consumers.watch import CommittedOffsetWatcher
 from ..durability.run import OpenFaults, Run
 from ..errors import KafkaPersistenceError
 from ..faults.random_faults import RandomFaults
@@ -43,6 +45,8 @@ class LibraryContext:
         self.runs: dict[str, Run] = {}  # topic -> its durability run
         self.open_faults = OpenFaults()
         self.random_faults: "RandomFaults | None" = None  # Start Random Faults' schedule, until it is stopped
+        self.consumer_groups: dict[str, ConsumerGroup] = {}  # group name -> our member processes (and their logs)
+        self.watched_groups: dict[str, CommittedOffsetWatcher] = {}  # an application's group -> its offsets' watcher
         self.seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(1, 10**6)
         self.random = random.Random(self.seed)
 
@@ -89,6 +93,13 @@ class LibraryContext:
             self.producer.close()
             self.producer = None
 
+    def forget_consumer_groups(self) -> None:
+        """Kill every member process of our groups and remove their logs (the cluster they read is going)."""
+        for group in self.consumer_groups.values():
+            group.stop(StopMode.KILL)
+            group.close()
+        self.consumer_groups = {}
+
     def forget_cluster(self) -> list[str]:
         """Remove the cluster and drop the clients and histories that belonged to it.
 
@@ -97,6 +108,10 @@ class LibraryContext:
         if self.random_faults is not None:
             self.random_faults.stop(timeout=5)  # the cluster goes next: nothing is left to undo
             self.random_faults = None
+        self.forget_consumer_groups()
+        for watcher in self.watched_groups.values():
+            watcher.stop()
+        self.watched_groups = {}
         for run in self.runs.values():
             run.stop_background(flush_timeout=1)
         self.runs = {}

@@ -37,7 +37,8 @@ class BeforeStartKafkaTest(unittest.TestCase):
         "Stop Background Producer": "names the producer that was never started (test below)",
         "Stop Random Faults": "names the random faults that were never started",
     }
-    MINIMAL = {"topic": "t", "name": "t", "value": "v", "count": 10, "by": "+1d"}  # a value for each required argument
+    # a value for each required argument
+    MINIMAL = {"topic": "t", "name": "t", "value": "v", "count": 10, "by": "+1d", "group": "g"}
 
     def test_each_keyword_before_start(self):
         """Built from the library's own documentation, so a new keyword cannot be left out."""

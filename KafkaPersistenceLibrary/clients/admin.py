@@ -8,6 +8,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.protocol.metadata import CoordinatorType
 
 from ..errors import KafkaPersistenceError
 from .client_errors import is_retriable
@@ -138,6 +139,27 @@ def active_controller(connection: Connection, timeout: float) -> int:
         raise KafkaPersistenceError(f"Asking the cluster for its active controller failed: "
                                     f"{broker_reason(error)}") from None
     return int(quorum["topics"][0]["partitions"][0]["leader_id"])
+
+
+def coordinator(connection: Connection, key: str, transactional: bool, timeout: float) -> int:
+    """The node id of the coordinator of group ``key`` (or of transactional id ``key``): Kafka's FindCoordinator.
+
+    kafka-python 3.0 has FindCoordinator only inside its admin client
+    (``_find_coordinator_id``, pinned in constraints.txt); confluent-kafka has
+    none for transactional ids. A fresh client each attempt, so no cached
+    answer names a coordinator that moved.
+    """
+    key_type = CoordinatorType.TRANSACTION if transactional else CoordinatorType.GROUP
+
+    def find(admin):
+        return admin._manager.run(admin._find_coordinator_id, key, key_type)
+
+    try:
+        return int(with_admin(connection, timeout, find))
+    except KafkaError as error:
+        what = "transactional id" if transactional else "group"
+        raise KafkaPersistenceError(f"Asking the cluster for the coordinator of {what} '{key}' failed: "
+                                    f"{broker_reason(error)}") from None
 
 
 def min_insync_replicas(connection: Connection, topic: str, timeout: float) -> "int | None":

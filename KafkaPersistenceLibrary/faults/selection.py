@@ -1,7 +1,9 @@
 """Which node a fault keyword acts on: ``broker=`` as a node id, or a role in the cluster (pure).
 
 ``leader``, ``follower`` (one) and ``followers`` (all) are of one partition (``topic=``, ``partition=``),
-``controller`` is the active KRaft controller, ``all`` every broker, ``random``
+``controller`` is the active KRaft controller, ``coordinator`` the broker that coordinates a
+consumer group (``group=``) or a transactional id (``transactional_id=``), where its offsets or
+transaction state live; ``all`` every broker, ``random``
 one broker chosen by the library's seeded random generator (the choice and
 the seed are logged, so a run can be repeated with ``seed=``). On a single
 broker every selector means that broker.
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from ..clients.admin import PartitionState
 from ..errors import KafkaPersistenceError
 
-ROLES = ("leader", "follower", "followers", "controller", "all", "random")
+ROLES = ("leader", "follower", "followers", "controller", "coordinator", "all", "random")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +49,10 @@ def parse(selector: "int | str | None") -> "int | str | None":
 
 def select(selector: "int | str | None", broker_ids: list[int], controller_ids: list[int],
            partition: Callable[[], PartitionState], active_controller: Callable[[], int],
-           rng: random.Random, seed: int, combined: bool) -> Selection:
-    """Resolve ``selector`` against the cluster; ``partition`` / ``active_controller`` are asked only when needed."""
+           rng: random.Random, seed: int, combined: bool,
+           coordinator: "Callable[[], tuple[int, str]] | None" = None) -> Selection:
+    """Resolve ``selector`` against the cluster; ``partition`` / ``active_controller`` / ``coordinator`` are asked
+    only when needed (``coordinator`` answers the node id and what it coordinates: "group billing")."""
     choice = parse(selector)
     if combined:
         only = broker_ids[0]
@@ -74,6 +78,12 @@ def select(selector: "int | str | None", broker_ids: list[int], controller_ids: 
     if choice == "controller":
         chosen = active_controller()
         return Selection([chosen], f"the active controller, node {chosen}", "controller")
+    if choice == "coordinator":
+        if coordinator is None:
+            raise KafkaPersistenceError(
+                "broker=coordinator needs what it coordinates: give group= (a consumer group) or transactional_id=.")
+        chosen, of = coordinator()
+        return Selection([chosen], f"the coordinator of {of}, node {chosen}", f"coordinator of {of}")
     state = partition()
     if choice == "leader":
         if state.leader < 0:
@@ -98,13 +108,16 @@ def select(selector: "int | str | None", broker_ids: list[int], controller_ids: 
                      role_name("follower", state.topic, state.partition))
 
 
-def role_name(selector: str, topic: "str | None", partition: int) -> str:
+def role_name(selector: str, topic: "str | None", partition: int, coordinated: str = "") -> str:
     """How a fault remembers the role it chose a node for: "controller", "leader of orders-0", ...
 
-    ``follower`` and ``followers`` are remembered alike, so either finds the nodes again.
+    ``follower`` and ``followers`` are remembered alike, so either finds the nodes again;
+    ``coordinated`` names what a coordinator coordinates ("group billing").
     """
     if selector == "controller":
         return "controller"
+    if selector == "coordinator":
+        return f"coordinator of {coordinated}" if coordinated else ""
     if selector in ("leader", "follower", "followers"):
         return f"{'leader' if selector == 'leader' else 'follower'} of {topic}-{partition}"
     return ""

@@ -25,14 +25,18 @@ class FaultKeywords:
 
     @keyword(tags=["faults"])
     def restart_broker(self, mode: "StopMode | str" = StopMode.GRACEFUL, downtime: timedelta = timedelta(0),
-                       broker: "int | str | None" = None, topic: "str | None" = None, partition: int = 0) -> DotDict:
+                       broker: "int | str | None" = None, topic: "str | None" = None, partition: int = 0,
+                       group: "str | None" = None, transactional_id: "str | None" = None) -> DotDict:
         """Stops and starts the same node container(s), data kept, and returns once the cluster serves again.
 
         ``broker`` chooses the node: a node id, ``leader``, ``follower`` (one) or
         ``followers`` (all) of ``topic`` / ``partition`` (0 by default),
-        ``controller`` (the active KRaft controller), ``all`` (every broker at
-        once) or ``random`` (the choice and its seed are logged). On a single
-        broker it may be left out.
+        ``controller`` (the active KRaft controller), ``coordinator`` (the
+        coordinator of consumer group ``group``, or of ``transactional_id``:
+        the broker that holds its offsets or transaction state, found with
+        Kafka's FindCoordinator), ``all`` (every broker at once) or ``random``
+        (the choice and its seed are logged). On a single broker it may be
+        left out.
 
         ``mode``:
         - ``graceful``: SIGTERM, and Kafka shuts down in a controlled way (Docker
@@ -62,13 +66,14 @@ class FaultKeywords:
         | Should Be True    ${restart.recovery} < 30
         | ${restart} =    `Restart Broker`    broker=leader    topic=orders    mode=kill
         | Should Not Be Equal    ${restart.leader}    ${restart.node}
+        | `Restart Broker`    mode=kill    broker=coordinator    group=billing
         """
         mode = StopMode.parse(mode)
         seconds = to_seconds(downtime, "downtime", allow_zero=True)
         self.ctx.require_no_random_faults("Restart Broker")
         cluster = self.ctx.require_cluster()
         kind = _kind_of(mode, cluster)
-        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition, group, transactional_id)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Restart Broker")
         settings = self.ctx.settings
         with faults_marked(list(self.ctx.runs.values()), kind.name, selection.target, time.monotonic, kind.colour):
@@ -95,7 +100,8 @@ class FaultKeywords:
 
     @keyword(tags=["faults"])
     def stop_broker(self, broker: "int | str | None" = None, mode: "StopMode | str" = StopMode.GRACEFUL,
-                    topic: "str | None" = None, partition: int = 0) -> DotDict:
+                    topic: "str | None" = None, partition: int = 0,
+                    group: "str | None" = None, transactional_id: "str | None" = None) -> DotDict:
         """Stops node(s) and leaves them down until `Start Broker`, e.g. to produce while they are away.
 
         ``broker`` and ``mode`` as in `Restart Broker`. With too few brokers
@@ -111,7 +117,7 @@ class FaultKeywords:
         self.ctx.require_no_random_faults("Stop Broker")
         cluster = self.ctx.require_cluster()
         kind = _kind_of(mode, cluster)
-        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition, group, transactional_id)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Stop Broker")
         began = time.monotonic()
         exit_codes = kind.make(cluster, selection.node_ids, self.ctx.settings, selection.role)
@@ -124,7 +130,8 @@ class FaultKeywords:
 
     @keyword(tags=["faults"])
     def start_broker(self, broker: "int | str | None" = None, topic: "str | None" = None,
-                     partition: int = 0) -> DotDict:
+                     partition: int = 0,
+                     group: "str | None" = None, transactional_id: "str | None" = None) -> DotDict:
         """Starts stopped node(s) again and waits until the cluster serves.
 
         Without ``broker`` (or with ``all``) every stopped node starts. A node
@@ -138,11 +145,13 @@ class FaultKeywords:
         | `Stop Broker`    broker=leader    topic=orders    mode=kill
         | `Start Broker`    broker=leader    topic=orders    # the old leader, not the new one
         | `Start Broker`    # every stopped node
+        | `Stop Broker`    broker=coordinator    group=billing
+        | `Start Broker`    broker=coordinator    group=billing    # the node stopped as its coordinator
         """
         self.ctx.require_no_random_faults("Start Broker")
         cluster = self.ctx.require_cluster()
         node_ids = nodes_to_undo(self.ctx, cluster, broker, topic, partition, NodeState.STOPPED, "Start Broker",
-                                 "Stop Broker")
+                                 "Stop Broker", group, transactional_id)
         recovery = process.start_again(cluster, node_ids, self.ctx.settings)
         ended = time.monotonic()
         for node_id in node_ids:
@@ -153,7 +162,8 @@ class FaultKeywords:
 
     @keyword(tags=["faults"])
     def pause_broker(self, broker: "int | str | None" = None, topic: "str | None" = None,
-                     partition: int = 0) -> DotDict:
+                     partition: int = 0,
+                     group: "str | None" = None, transactional_id: "str | None" = None) -> DotDict:
         """Freezes every process of node(s) (``docker pause``) until `Resume Broker`.
 
         A paused leader neither answers nor resigns: the "zombie" case. Its
@@ -166,7 +176,7 @@ class FaultKeywords:
         """
         self.ctx.require_no_random_faults("Pause Broker")
         cluster = self.ctx.require_cluster()
-        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition, group, transactional_id)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Pause Broker")
         began = time.monotonic()
         process.PAUSE.make(cluster, selection.node_ids, self.ctx.settings, selection.role)
@@ -178,7 +188,8 @@ class FaultKeywords:
 
     @keyword(tags=["faults"])
     def resume_broker(self, broker: "int | str | None" = None, topic: "str | None" = None,
-                      partition: int = 0) -> DotDict:
+                      partition: int = 0,
+                      group: "str | None" = None, transactional_id: "str | None" = None) -> DotDict:
         """Resumes paused node(s) and waits until the cluster serves again.
 
         Without ``broker`` (or with ``all``) every paused node resumes. A role
@@ -196,7 +207,7 @@ class FaultKeywords:
         self.ctx.require_no_random_faults("Resume Broker")
         cluster = self.ctx.require_cluster()
         node_ids = nodes_to_undo(self.ctx, cluster, broker, topic, partition, NodeState.PAUSED, "Resume Broker",
-                                 "Pause Broker")
+                                 "Pause Broker", group, transactional_id)
         recovery = process.PAUSE.undo(cluster, node_ids, self.ctx.settings)
         ended = time.monotonic()
         for node_id in node_ids:
@@ -206,6 +217,7 @@ class FaultKeywords:
 
     @keyword(tags=["faults", "network"])
     def isolate_broker(self, broker: "int | str | None" = None, topic: "str | None" = None, partition: int = 0,
+                       group: "str | None" = None, transactional_id: "str | None" = None,
                        **cut: str) -> DotDict:
         """Cuts node(s) off the network until `Heal Network`: ``from=nodes`` (the default) or ``from=clients``.
 
@@ -231,7 +243,7 @@ class FaultKeywords:
         self.ctx.require_no_random_faults("Isolate Broker")
         cluster = self.ctx.require_cluster()
         _require_network(cluster, cut_from, "Isolate Broker", "cuts", "no other node to be cut off from", "isolate it")
-        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition, group, transactional_id)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Isolate Broker")
         began = time.monotonic()
         added = network.ISOLATE.make(cluster, selection.node_ids, self.ctx.settings, selection.role, cut_from=cut_from)
@@ -243,6 +255,7 @@ class FaultKeywords:
     @keyword(tags=["faults", "network"])
     def slow_down_network(self, broker: "int | str | None" = None, bandwidth: "str | None" = None,
                           loss: "str | None" = None, topic: "str | None" = None, partition: int = 0,
+                          group: "str | None" = None, transactional_id: "str | None" = None,
                           **link: str) -> DotDict:
         """Degrades node(s)' links without cutting them until `Heal Network`: a gray failure (fault kind ``slow``).
 
@@ -287,7 +300,7 @@ class FaultKeywords:
             raise KafkaPersistenceError(
                 f"Node(s) {', '.join(map(str, sorted(cluster.slowed)))} are slowed down already: call 'Heal Network' "
                 f"before the next 'Slow Down Network'.")
-        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition, group, transactional_id)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Slow Down Network")
         began = time.monotonic()
         done = slow.SLOW.make(cluster, selection.node_ids, self.ctx.settings, selection.role, slow_from=slow_from,
@@ -327,7 +340,8 @@ class FaultKeywords:
 
     @keyword(tags=["faults", "clock"])
     def skew_clock(self, by: str, broker: "int | str | None" = None, topic: "str | None" = None,
-                   partition: int = 0) -> DotDict:
+                   partition: int = 0,
+                   group: "str | None" = None, transactional_id: "str | None" = None) -> DotDict:
         """Moves node(s)' wall clock by ``by`` until `Restore Clock`: a clock that jumps (fault kind ``clock``).
 
         ``by`` is a signed jump with a unit: ``+8d``, ``-2h``, ``+90s`` (``s``,
@@ -347,7 +361,7 @@ class FaultKeywords:
         self.ctx.require_no_random_faults("Skew Clock")
         cluster = self.ctx.require_cluster()
         registry.require(clock.CLOCK, cluster)
-        selection = select_nodes(self.ctx, cluster, broker, topic, partition)
+        selection = select_nodes(self.ctx, cluster, broker, topic, partition, group, transactional_id)
         require_state(cluster, selection.node_ids, NodeState.RUNNING, "Skew Clock")
         began = time.monotonic()
         clock.CLOCK.make(cluster, selection.node_ids, self.ctx.settings, selection.role, by=text)

@@ -5,7 +5,7 @@ from robot.api import logger
 from ..broker.cluster import Cluster
 from ..broker.interface import ClusterNode
 from ..broker.node import NodeState
-from ..clients.admin import active_controller
+from ..clients.admin import active_controller, coordinator
 from ..clients.records import validate_topic
 from ..errors import KafkaPersistenceError
 from ..faults.selection import ROLES, Selection, parse, role_name, select
@@ -15,8 +15,8 @@ METADATA_TIMEOUT_SECONDS = 10.0
 
 
 def select_nodes(ctx: LibraryContext, cluster: Cluster, broker: "int | str | None", topic: "str | None",
-                 partition: int) -> Selection:
-    """Resolve ``broker`` (node id, leader, follower, controller, all, random) and log the choice."""
+                 partition: int, group: "str | None" = None, transactional_id: "str | None" = None) -> Selection:
+    """Resolve ``broker`` (node id, leader, follower, controller, coordinator, all, random) and log the choice."""
 
     def partition_state():
         if not topic:
@@ -35,15 +35,38 @@ def select_nodes(ctx: LibraryContext, cluster: Cluster, broker: "int | str | Non
             return cluster.brokers[0].node_id
         return active_controller(cluster.connection, METADATA_TIMEOUT_SECONDS)
 
+    def group_coordinator() -> tuple[int, str]:
+        key, transactional = coordinated(group, transactional_id)
+        return coordinator(cluster.connection, key, transactional, METADATA_TIMEOUT_SECONDS), coordinated_name(
+            group, transactional_id)
+
     selection = select(broker, [n.node_id for n in cluster.brokers],
                        [n.node_id for n in cluster.controllers if not n.spec.is_broker],
-                       partition_state, controller, ctx.random, ctx.seed, cluster.single_node)
+                       partition_state, controller, ctx.random, ctx.seed, cluster.single_node, group_coordinator)
     logger.info(f"broker={broker if broker is not None else '(default)'}: {selection.how}.")
     return selection
 
 
+def coordinated(group: "str | None", transactional_id: "str | None") -> tuple[str, bool]:
+    """What ``broker=coordinator`` coordinates: (the key, whether it is a transactional id)."""
+    if group and transactional_id:
+        raise KafkaPersistenceError("broker=coordinator takes group= or transactional_id=, not both.")
+    if not group and not transactional_id:
+        raise KafkaPersistenceError(
+            "broker=coordinator needs what it coordinates: give group= (a consumer group) or transactional_id=.")
+    return (group, False) if group else (str(transactional_id), True)
+
+
+def coordinated_name(group: "str | None", transactional_id: "str | None") -> str:
+    """"group billing" or "transactional id tx-1" (how logs and role memory name it), "" for neither."""
+    if group:
+        return f"group {group}"
+    return f"transactional id {transactional_id}" if transactional_id else ""
+
+
 def nodes_to_undo(ctx: LibraryContext, cluster: Cluster, broker: "int | str | None", topic: "str | None",
-                  partition: int, state: NodeState, keyword_name: str, cause: str) -> list[int]:
+                  partition: int, state: NodeState, keyword_name: str, cause: str, group: "str | None" = None,
+                  transactional_id: "str | None" = None) -> list[int]:
     """The nodes ``keyword_name`` brings back from ``state``, resolved without asking the cluster where possible.
 
     No ``broker`` (or ``all``) means every node in ``state``. A role (``controller``,
@@ -59,13 +82,13 @@ def nodes_to_undo(ctx: LibraryContext, cluster: Cluster, broker: "int | str | No
             raise KafkaPersistenceError(f"No node is {state}: '{keyword_name}' undoes what '{cause}' did.")
         return node_ids
     if isinstance(choice, str) and choice in ROLES:
-        role = role_name(choice, topic, partition)
+        role = role_name(choice, topic, partition, coordinated_name(group, transactional_id))
         remembered = cluster.faulted_by_role(role, state) if role else []
         if remembered:
             logger.info(f"broker={broker}: node(s) {', '.join(map(str, remembered))}, {state} as the {role}.")
             return remembered
         try:
-            node_ids = select_nodes(ctx, cluster, broker, topic, partition).node_ids
+            node_ids = select_nodes(ctx, cluster, broker, topic, partition, group, transactional_id).node_ids
         except KafkaPersistenceError as error:
             waiting = cluster.in_state(state)
             raise KafkaPersistenceError(
@@ -73,7 +96,7 @@ def nodes_to_undo(ctx: LibraryContext, cluster: Cluster, broker: "int | str | No
                 f"({', '.join(map(str, waiting)) or 'none is ' + str(state)}), or leave broker= out to "
                 f"bring back every {state} node.") from None
     else:
-        node_ids = select_nodes(ctx, cluster, broker, topic, partition).node_ids
+        node_ids = select_nodes(ctx, cluster, broker, topic, partition, group, transactional_id).node_ids
     require_state(cluster, node_ids, state, keyword_name)
     return node_ids
 

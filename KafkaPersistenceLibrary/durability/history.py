@@ -18,6 +18,7 @@ the producer has flushed.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from array import array
@@ -65,6 +66,7 @@ class SendHistory:
         self.partition = array("i")
         self.offset = array("q")
         self.sent_at = array("d")
+        self.acked_at = array("d")  # -1 until acknowledged: ack latency per send (the fault table's latency)
         # Ack times in arrival order: already sorted for a monotonic clock, so
         # timelines need no sort (and no list of a million floats).
         self._ack_log = array("d")
@@ -88,6 +90,7 @@ class SendHistory:
         self.partition.append(-1)
         self.offset.append(-1)
         self.sent_at.append(t)
+        self.acked_at.append(-1.0)
         self.outcome.append(PENDING)
         return seq
 
@@ -104,6 +107,7 @@ class SendHistory:
             self.outcome[seq] = ACKED
             self.partition[seq] = partition
             self.offset[seq] = offset
+            self.acked_at[seq] = t
             if self._ack_log and t < self._ack_log[-1]:
                 self._ack_log_sorted = False
             self._ack_log.append(t)
@@ -169,6 +173,13 @@ class SendHistory:
         """Send times of the sends with ``outcome`` (for marking failures on a timeline)."""
         sent = self.sent_at
         return [sent[seq] for seq in self.seqs(outcome)]
+
+    def latencies(self, start: float, end: float) -> list[float]:
+        """Send-to-ack seconds of the acknowledged sends made in [start, end), sorted."""
+        sent, acked_at = self.sent_at, self.acked_at
+        low = bisect.bisect_left(sent, start)
+        return sorted(acked_at[seq] - sent[seq] for seq in range(low, len(sent))
+                      if sent[seq] < end and acked_at[seq] >= 0)
 
     def ack_times(self) -> array:
         """Ack times, increasing, as an ``array('d')`` copy."""

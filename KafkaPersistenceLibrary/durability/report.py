@@ -63,7 +63,7 @@ def verdict_html(verdict: Verdict, faults_figures: list[dict[str, Any]]) -> str:
     out.append("</table>")
     if faults_figures:
         heads = ["fault", "down at", "up at", "downtime", "first ack after down",
-                 "first ack after up", "longest ack gap", "acks/s"]
+                 "first ack after up", "longest ack gap", "acks/s", "ack latency p50 / p99"]
         out.append('<table style="border-collapse:collapse;margin-top:6px"><tr>'
                    + "".join(f'<th style="{_CELL}">{h}</th>' for h in heads) + "</tr>")
         for row in faults_figures:
@@ -73,7 +73,9 @@ def verdict_html(verdict: Verdict, faults_figures: list[dict[str, Any]]) -> str:
                      _seconds(row.get("up_at")), _seconds(row.get("downtime")),
                      _seconds(row.get("first_ack_after_down")),
                      _seconds(row.get("first_ack_after_up")), gap,
-                     "-" if row.get("throughput") is None else f'{row["throughput"]:.0f}']
+                     "-" if row.get("throughput") is None else f'{row["throughput"]:.0f}',
+                     "-" if row.get("latency_p50") is None else
+                     f'{row["latency_p50"] * 1000:.0f} / {row["latency_p99"] * 1000:.0f} ms']
             out.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>")
         out.append("</table>")
     return "\n".join(out)

@@ -290,12 +290,14 @@ def fault_figures(history: SendHistory) -> list[dict[str, Any]]:
         row.update(_gap_fields(_longest_gap(times, i_down, i_up, fault.down_at, end)))
         last = times[-1] if len(times) else fault.down_at
         row["throughput"] = _rate(i_up - i_down, min(end, last) - fault.down_at)
+        row.update(_latency_fields(history.latencies(fault.down_at, end)))
         rows.append(row)
     whole: dict[str, Any] = {"kind": "whole run", "down_at": None, "up_at": None,
                              "downtime": None, "first_ack_after_down": None,
                              "first_ack_after_up": None}
     whole.update(_gap_fields(_longest_gap(times, 1, len(times) - 1, -math.inf, math.inf)))
     whole["throughput"] = _rate(len(times), times[-1] - times[0]) if len(times) else None
+    whole.update(_latency_fields(history.latencies(-math.inf, math.inf)))
     rows.append(whole)
     if history.faults and len(times):
         spans = _clipped_spans([(f.down_at, times[-1] if f.up_at is None else f.up_at) for f in history.faults],
@@ -304,8 +306,19 @@ def fault_figures(history: SendHistory) -> list[dict[str, Any]]:
         outside: dict[str, Any] = {key: None for key in whole}
         outside.update(kind="outside faults", throughput=_rate(len(times) - inside, times[-1] - times[0]
                                                                   - sum(b - a for a, b in spans)))
+        bounds = [-math.inf, *(x for span in spans for x in span), math.inf]  # the stretches between faults
+        gaps = list(zip(bounds[::2], bounds[1::2], strict=True))
+        outside.update(_latency_fields(sorted(x for a, b in gaps for x in history.latencies(a, b))))
         rows.append(outside)
     return rows
+
+
+def _latency_fields(latencies: list[float]) -> dict[str, float | None]:
+    """Median and 99th percentile of sorted send-to-ack seconds (None without any)."""
+    if not latencies:
+        return {"latency_p50": None, "latency_p99": None}
+    return {"latency_p50": latencies[len(latencies) // 2],
+            "latency_p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
 
 def _rate(count: int, seconds: float) -> float | None:

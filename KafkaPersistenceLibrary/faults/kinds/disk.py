@@ -17,6 +17,8 @@ Kafka takes offline (KIP-112), not a lost metadata log, which halts the broker.
 import dataclasses
 import enum
 
+from robot.utils import timestr_to_secs
+
 from ...choices import by_value
 from ...errors import KafkaPersistenceError
 from ..fault import FaultKind, Need
@@ -91,12 +93,12 @@ def operations(value) -> frozenset:
 
 
 def delay_us(value, name: str) -> int:
-    """Microseconds from a duration already converted to seconds; one line below 0 or above a minute."""
+    """Microseconds from a duration (``200ms``, ``1s``, a timedelta, seconds); one line unless above 0, at most 60 s."""
     if value is None:
         return 0
     seconds = value.total_seconds() if hasattr(value, "total_seconds") else value
     try:
-        seconds = float(seconds)
+        seconds = float(timestr_to_secs(seconds))
     except (TypeError, ValueError):
         raise KafkaPersistenceError(f"Invalid {name} '{value}': use a duration like 200ms or 1s.") from None
     if not 0 < seconds <= MAX_DELAY_SECONDS:

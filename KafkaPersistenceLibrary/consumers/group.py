@@ -27,13 +27,15 @@ import sys
 import tempfile
 import time
 
+import confluent_kafka
+
 from ..broker.labels import process_start
 from ..choices import by_value
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
 from . import member as member_program
 from .events import ASSIGNED, KILLED, STARTED, EventLog, MemberEvent, merged, read_events
-from .watch import CommittedOffsetWatcher
+from .watch import REQUEST_TIMEOUT_SECONDS, CommittedOffsetWatcher, CommittedSample
 
 DIRECTORY_PREFIX = "kpl-consumers-"
 READY_TIMEOUT_SECONDS = 60.0
@@ -136,7 +138,7 @@ class ConsumerGroup:
         self.directory = tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{os.getpid()}-{_me_started()}-")
         self.processes: dict[int, MemberProcess] = {}  # member -> its latest incarnation
         self.incarnations: dict[int, list[MemberProcess]] = {}
-        self.watcher = CommittedOffsetWatcher(connection, group, topic)
+        self.watcher = ConsumerCommittedWatcher(connection, group, topic)
         self.started_at = time.monotonic()
         self.stopped_at: float | None = None
 
@@ -167,6 +169,7 @@ class ConsumerGroup:
             if process.running:
                 _kill(process)
         self.watcher.stop()
+        self.watcher.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     # -- members ---------------------------------------------------------------------
@@ -317,6 +320,44 @@ class ConsumerGroup:
         return {"delivered": delivered, "processed": processed, "distinct": len(distinct),
                 "reprocessed": processed - len(distinct), "commits": commits, "member_starts": starts,
                 "member_kills": kills}
+
+
+class ConsumerCommittedWatcher(CommittedOffsetWatcher):
+    """The watcher, asking with a consumer that never joins (``committed()``) instead of the admin API.
+
+    confluent-kafka 2.16.1's ``AdminClient.list_consumer_group_offsets`` kills the whole
+    process here (measured): SIGSEGV for a group the cluster has never seen, and
+    ``rd_kafka_enq_once_del_source_return: Assertion `eonce->refcnt > 0' failed`` right
+    after the group's coordinator was killed. A consumer's OffsetFetch survives both.
+    """
+
+    _consumer: "confluent_kafka.Consumer | None" = None
+
+    def _client(self):
+        if self._consumer is None:
+            self._consumer = confluent_kafka.Consumer(self.connection.librdkafka({
+                "group.id": self.group, "enable.auto.commit": False, "log_level": 0,
+                "socket.timeout.ms": int(REQUEST_TIMEOUT_SECONDS * 1000), "reconnect.backoff.max.ms": 1000}))
+        return self._consumer
+
+    def _ask(self) -> CommittedSample:
+        consumer = self._client()
+        partitions = self._topic_partitions(consumer)
+        t = time.monotonic()  # when the question left (see CommittedOffsetWatcher._ask)
+        answer = consumer.committed([confluent_kafka.TopicPartition(self.topic, p) for p in partitions],
+                                    timeout=REQUEST_TIMEOUT_SECONDS + 1)
+        offsets: dict[int, int | None] = {p: None for p in partitions}
+        for tp in answer:
+            if tp.error is not None:
+                raise confluent_kafka.KafkaException(tp.error)
+            if tp.partition in offsets:
+                offsets[tp.partition] = tp.offset if tp.offset >= 0 else None
+        return CommittedSample(t, offsets)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
 
 
 def _kill(process: MemberProcess, why: str = "") -> None:

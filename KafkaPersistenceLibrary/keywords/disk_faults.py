@@ -111,6 +111,7 @@ class DiskFaultKeywords:
         """
         fsync_us = disk.delay_us(fsync, "fsync")
         write_us = disk.delay_us(write, "write")
+        self.ctx.require_cluster()
         if not fsync_us and not write_us:
             raise KafkaPersistenceError("'Slow Down Disk' needs fsync= (like 200ms), write= or both.")
         what = ", ".join(f"{name}={us / 1000:g}ms" for name, us in (("fsync", fsync_us), ("write", write_us)) if us)

@@ -29,11 +29,14 @@ STARTER = """
 import sys, time
 from KafkaPersistenceLibrary import KafkaPersistenceLibrary
 library = KafkaPersistenceLibrary()
-bootstrap = library.start_kafka(brokers=int(sys.argv[1]), power_loss=sys.argv[2] == "power-loss",
+# disk=faulty mounts volatilefs as power_loss=True does, and is its disk fault layer too
+bootstrap = library.start_kafka(brokers=int(sys.argv[1]), disk="faulty" if sys.argv[2] == "power-loss" else "plain",
                                 clock_skew=sys.argv[2] == "gray")
-if sys.argv[2] == "power-loss":  # a mounted volatilefs and iptables rules in the node, as a killed test leaves them
-    library.produce_message("unsynced", "in the filesystem's buffer")
+if sys.argv[2] == "power-loss":  # a mounted volatilefs, disk faults and iptables rules in the node, as a killed
+    library.produce_message("unsynced", "in the filesystem's buffer")  # test leaves them
     library.isolate_broker(**{"from": "clients"})
+    library.slow_down_disk(fsync="50ms")
+    library.fail_disk(operations="read")
 if sys.argv[2] == "gray":  # a shaped, lossy link and a clock file in the node, as a killed test leaves them
     library.slow_down_network(bandwidth="1mbit", loss="10%", **{"from": "clients"})
     library.skew_clock("+1h")
@@ -92,12 +95,15 @@ class ProcessEndTest(unittest.TestCase):
         self.assertTrue({c.name for c in containers} | {networks[0].name} <= removed, removed)
         self.assertEqual(self.resources_of(process.pid), ([], []))
 
-    def test_sigkill_during_power_loss_and_a_partition_leaves_nothing_after_the_sweep(self):
-        """The FUSE mount and the iptables rules live in the node's own namespaces: they go with its container."""
+    def test_sigkill_during_power_loss_disk_faults_and_a_partition_leaves_nothing_after_the_sweep(self):
+        """The FUSE mount, its disk faults (volatilefs's state and control file) and the iptables rules live in the
+        node's own namespaces and files: they go with its container."""
         process = self.start_cluster_process(1, "power-loss")
         node = self.resources_of(process.pid)[0][0]
         mounts = node.exec_run(["sh", "-c", "grep -c fuse /proc/mounts"]).output.decode().strip()
         self.assertNotEqual(mounts, "0", "the log directory is a FUSE mount inside the node")
+        applied = node.exec_run(["cat", "/run/kpl-disk/faults.applied"]).output.decode().strip()
+        self.assertEqual(applied, "eio=read fsync_delay_us=50000")
         self.assertIn("DROP", node.exec_run(["iptables", "-S", "KPL"], user="root").output.decode())
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)

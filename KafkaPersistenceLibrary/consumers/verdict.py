@@ -163,8 +163,7 @@ class ConsumerVerdict:
             out.append(f"{self.redelivered:,} records processed more than once with exactly_once "
                        f"(first: {', '.join(self.redelivered_examples)})")
         if self.past_end:
-            out.append(f"committed offsets past the end of the acknowledged data in {self.past_end} partitions "
-                       f"({', '.join(self.past_end_examples)})")
+            out.append(f"committed offsets past the end of the acknowledged data ({', '.join(self.past_end_examples)})")
         return out
 
     def summary(self) -> str:

@@ -15,11 +15,10 @@ import dataclasses
 import threading
 import time
 
-import confluent_kafka
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
+from kafka import KafkaAdminClient, TopicPartition
+from kafka.errors import KafkaError
 
-from ..clients.client_errors import reason
+from ..clients.admin import admin_client, broker_reason
 from ..clients.connection import Connection
 
 REQUEST_TIMEOUT_SECONDS = 2.0
@@ -56,7 +55,8 @@ class CommittedOffsetWatcher:
         self.errors: list[SampleError] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._admin: AdminClient | None = None
+        self._admin: KafkaAdminClient | None = None
+        self._lock = threading.Lock()  # the thread and sample_now() share one client; kafka-python's is not thread-safe
         self._partitions: list[int] = []
 
     def start(self) -> CommittedOffsetWatcher:
@@ -84,7 +84,8 @@ class CommittedOffsetWatcher:
             began = time.monotonic()
             self._take()
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
-        self._admin = None
+        with self._lock:
+            self._drop_client()
 
     def _take(self) -> CommittedSample | None:
         try:
@@ -96,45 +97,54 @@ class CommittedOffsetWatcher:
         self.samples.append(sample)
         return sample
 
-    def _client(self) -> AdminClient:
+    def _client(self) -> KafkaAdminClient:
         if self._admin is None:
-            self._admin = AdminClient(self.connection.librdkafka({
-                "log_level": 0, "socket.timeout.ms": int(REQUEST_TIMEOUT_SECONDS * 1000),
-                "reconnect.backoff.max.ms": 1000}))
+            self._admin = admin_client(self.connection, REQUEST_TIMEOUT_SECONDS)
         return self._admin
 
-    def _topic_partitions(self, admin: AdminClient) -> list[int]:
+    def _drop_client(self) -> None:
+        """After a failure: the next sample asks afresh (a client may hold a dead connection to a killed node)."""
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            try:
+                admin.close()
+            except Exception:  # noqa: BLE001 - closing a broken client must not stop the watcher
+                pass
+
+    def _topic_partitions(self, admin: KafkaAdminClient) -> list[int]:
         if not self._partitions:
-            # every topic's metadata: asking for the one topic would create it on a broker that auto-creates
-            metadata = admin.list_topics(timeout=REQUEST_TIMEOUT_SECONDS).topics.get(self.topic)
-            if metadata is None or metadata.error is not None or not metadata.partitions:
+            described = [t for t in admin.describe_topics([self.topic])
+                         if t["name"] == self.topic and t.get("error_code", 0) == 0]
+            if not described or not described[0]["partitions"]:
                 raise LookupError(f"topic '{self.topic}' has no partitions in the cluster's metadata yet")
-            self._partitions = sorted(metadata.partitions)
+            self._partitions = sorted(p["partition_index"] for p in described[0]["partitions"])
         return self._partitions
 
     def _ask(self) -> CommittedSample:
-        admin = self._client()
-        partitions = self._topic_partitions(admin)
-        # The time the question left, not the answer's: a commit a member reports done after this moment may or may
-        # not be in the answer, one reported before it is; so a sample never looks older than a member's event.
-        t = time.monotonic()
-        request = ConsumerGroupTopicPartitions(self.group, [TopicPartition(self.topic, p) for p in partitions])
-        # No request_timeout= here: confluent-kafka 2.16.1 segfaults with it (measured); socket.timeout.ms bounds it
-        future = admin.list_consumer_group_offsets([request])[self.group]
-        answer = future.result(timeout=REQUEST_TIMEOUT_SECONDS + 1)
+        # kafka-python, not confluent-kafka: librdkafka 2.16's ListConsumerGroupOffsets crashes the whole process
+        # (SIGSEGV in rd_kafka_handle_OffsetFetch -> rd_kafka_cgrp_op: an admin client has no group handle) when
+        # the coordinator answers with an error, which is what a coordinator being loaded or killed does.
+        with self._lock:
+            try:
+                admin = self._client()
+                partitions = self._topic_partitions(admin)
+                # The time the question left, not the answer's: a commit a member reports done after this moment may
+                # or may not be in the answer, one reported before it is; a sample never looks older than an event.
+                t = time.monotonic()
+                answer = admin.list_group_offsets({self.group: [TopicPartition(self.topic, p) for p in partitions]})
+            except Exception:
+                self._drop_client()
+                raise
         offsets: dict[int, int | None] = {p: None for p in partitions}
-        for tp in answer.topic_partitions:
-            if tp.topic != self.topic or tp.partition not in offsets:
-                continue
-            if tp.error is not None:
-                raise confluent_kafka.KafkaException(tp.error)
-            offsets[tp.partition] = tp.offset if tp.offset >= 0 else None
+        for tp, committed in answer.get(self.group, {}).items():
+            if tp.topic == self.topic and tp.partition in offsets:
+                offsets[tp.partition] = committed.offset if committed.offset >= 0 else None
         return CommittedSample(t, offsets)
 
 
 def _why(error: BaseException) -> str:
-    if isinstance(error, (confluent_kafka.KafkaException, confluent_kafka.KafkaError)):
-        return reason(error)
+    if isinstance(error, KafkaError):
+        return broker_reason(error)
     if isinstance(error, LookupError):
         return str(error.args[0]) if error.args else "not found"
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""

@@ -256,6 +256,23 @@ class FaultFiguresTest(unittest.TestCase):
         self.assertEqual(outside["kind"], "outside faults")
         self.assertAlmostEqual(outside["throughput"], 5 / (9 - 4.8))
 
+    def test_ack_latency_during_and_outside_a_fault(self) -> None:
+        """A slow disk shows in how long each send waits for its ack: 0.1 s outside the fault, 0.7 and 1 s in it."""
+        h = SendHistory(RUN, clock=lambda: 0.0)
+        for sent, acked in ((1.0, 1.1), (2.0, 2.1), (4.0, 5.0), (4.5, 5.2), (4.8, None), (9.0, 9.1)):
+            seq = h.new_send(at=sent)
+            if acked is not None:  # the one at 4.8 never is: no latency
+                h.acked(seq, 0, int(sent * 10), at=acked)
+        h.end_fault(h.begin_fault("disk-slow", at=3.5), at=6.0)
+        slow, whole, outside = fault_figures(h)
+        self.assertAlmostEqual(slow["latency_p50"], 1.0)  # the upper median of 0.7 and 1.0
+        self.assertAlmostEqual(slow["latency_p99"], 1.0)
+        self.assertAlmostEqual(outside["latency_p50"], 0.1)
+        self.assertAlmostEqual(outside["latency_p99"], 0.1)
+        self.assertAlmostEqual(whole["latency_p50"], 0.1)
+        self.assertAlmostEqual(whole["latency_p99"], 1.0)
+        self.assertIn("100 / 100 ms", verdict_html(check(h, []), [outside]))
+
     def test_no_faults_no_baseline_row(self) -> None:
         h = SendHistory(RUN, clock=lambda: 0.0)
         for t in (1.0, 2.0, 3.0):

@@ -111,13 +111,20 @@ class CommittedOffsetWatcher:
             except Exception:  # noqa: BLE001 - closing a broken client must not stop the watcher
                 pass
 
-    def _topic_partitions(self, admin: KafkaAdminClient) -> list[int]:
+    def _topic_partitions(self, client) -> list[int]:
+        """The topic's partitions, asked once; ``client`` is kafka-python's admin client or any confluent-kafka
+        client (a subclass may sample with one), both asked without creating the topic."""
         if not self._partitions:
-            described = [t for t in admin.describe_topics([self.topic])
-                         if t["name"] == self.topic and t.get("error_code", 0) == 0]
-            if not described or not described[0]["partitions"]:
+            if hasattr(client, "describe_topics"):
+                described = [t for t in client.describe_topics([self.topic])
+                             if t["name"] == self.topic and t.get("error_code", 0) == 0]
+                found = [p["partition_index"] for p in described[0]["partitions"]] if described else []
+            else:  # every topic's metadata: asking for the one topic would create it on a broker that auto-creates
+                metadata = client.list_topics(timeout=REQUEST_TIMEOUT_SECONDS).topics.get(self.topic)
+                found = list(metadata.partitions) if metadata is not None and metadata.error is None else []
+            if not found:
                 raise LookupError(f"topic '{self.topic}' has no partitions in the cluster's metadata yet")
-            self._partitions = sorted(p["partition_index"] for p in described[0]["partitions"])
+            self._partitions = sorted(found)
         return self._partitions
 
     def _ask(self) -> CommittedSample:

@@ -82,7 +82,7 @@ class StopMode(enum.Enum):
     """How a member stops."""
 
     GRACEFUL = "graceful"
-    """SIGTERM: it finishes the record in hand, commits, closes and leaves the group."""
+    """SIGTERM: it finishes the records in hand, commits, closes and leaves the group."""
     KILL = "kill"
     """SIGKILL: a crash; nothing more is committed and the group waits for its session timeout."""
 

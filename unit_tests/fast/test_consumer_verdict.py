@@ -3,11 +3,14 @@
 import random
 import unittest
 
+from KafkaPersistenceLibrary import KafkaPersistenceLibrary
+from KafkaPersistenceLibrary.clients.connection import Connection
 from KafkaPersistenceLibrary.consumers.events import MemberEvent
 from KafkaPersistenceLibrary.consumers.report import timeline_png, verdict_html
 from KafkaPersistenceLibrary.consumers.verdict import _Unprocessed, judge, judge_external
-from KafkaPersistenceLibrary.consumers.watch import CommittedSample
+from KafkaPersistenceLibrary.consumers.watch import CommittedOffsetWatcher, CommittedSample
 from KafkaPersistenceLibrary.durability.history import SendHistory
+from KafkaPersistenceLibrary.errors import KafkaPersistenceError
 
 START = 100.0
 
@@ -217,6 +220,45 @@ class ReportTest(unittest.TestCase):
         png = timeline_png(h, v, events, [CommittedSample(START + 1.5, {0: 10})])
         self.assertTrue(png.startswith(b"\x89PNG"))
         self.assertTrue(timeline_png(h, judge_external(h, "app", [], None), [], []).startswith(b"\x89PNG"))
+
+
+class KeywordErrorsTest(unittest.TestCase):
+    """Each mistake is one line, before anything connects."""
+
+    def setUp(self):
+        self.library = KafkaPersistenceLibrary()
+
+    def verify(self, **kwargs):
+        return self.library.verify_consumer_group_missed_nothing(**{"topic": "orders", "group": "app", **kwargs})
+
+    def assert_error(self, pattern: str, call, **kwargs):
+        with self.assertRaises(KafkaPersistenceError) as raised:
+            call(**kwargs)
+        self.assertRegex(str(raised.exception), pattern)
+        self.assertNotIn("\n", str(raised.exception))
+
+    def test_an_unknown_group(self):
+        self.assert_error(r"^No consumer group 'app' is known: start one with 'Start Background Consumer', or watch "
+                          r"your application's group with 'Watch Consumer Group' before the faults\.$", self.verify)
+        self.library.ctx.watched_groups["other"] = CommittedOffsetWatcher(Connection("127.0.0.1:1"), "other", "x")
+        self.assert_error(r"^No consumer group 'app' is known \(known: 'other'\)", self.verify)
+
+    def test_a_group_of_another_topic(self):
+        self.library.ctx.watched_groups["app"] = CommittedOffsetWatcher(Connection("127.0.0.1:1"), "app", "payments")
+        self.assert_error(r"^Consumer group 'app' reads 'payments', not 'orders'\.$", self.verify)
+
+    def test_no_producer_history_for_the_topic(self):
+        self.library.ctx.watched_groups["app"] = CommittedOffsetWatcher(Connection("127.0.0.1:1"), "app", "orders")
+        self.assert_error(r"^Nothing was produced to 'orders' with 'Produce Records' or 'Start Background Producer': "
+                          r"the consumer verdict judges a group against what that producer had acknowledged\.$",
+                          self.verify)
+
+    def test_bad_arguments(self):
+        self.assert_error(r"^Invalid timeline 'pdf': use one of embed, file, off", self.verify, timeline="pdf")
+        self.assert_error(r"^Invalid group '': name the consumer group", self.library.watch_consumer_group,
+                          group=" ", topic="orders")
+        self.assert_error(r"^No Kafka broker is running: call 'Start Kafka' first", self.library.watch_consumer_group,
+                          group="app", topic="orders")
 
 
 if __name__ == "__main__":

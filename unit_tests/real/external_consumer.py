@@ -10,8 +10,9 @@ the verdict has something to catch:
 - ``--ahead-after N``: once N records are processed, commit 500 beyond what it read, and commit
   nothing more: a commit past the end of the acknowledged data.
 
-It exits by itself after ``--max-seconds`` (and when its parent is gone), so a killed test leaves
-nothing running.
+It prints ``committed`` after its first commit and ``rewound`` once its rewound offset has stood a
+second, for a test to wait on. It exits by itself after ``--max-seconds`` (and when its parent is
+gone), so a killed test leaves nothing running.
 
     python unit_tests/real/external_consumer.py BOOTSTRAP TOPIC GROUP [--rewind-after N] [--ahead-after N]
 """
@@ -39,7 +40,7 @@ def main(argv: list[str]) -> int:
                          "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
                          "reconnect.backoff.max.ms": 1000, "log_level": 3})
     consumer.subscribe([options.topic])
-    processed, misbehaved, frozen = 0, False, False
+    processed, misbehaved, frozen, said_committed = 0, False, False, False
     while time.monotonic() < ends_at and os.getppid() == parent:
         records = [r for r in consumer.consume(100, 0.2) if r.error() is None]
         if not records:
@@ -61,8 +62,13 @@ def main(argv: list[str]) -> int:
                             asynchronous=False)
         except Exception as error:  # noqa: BLE001 - a commit during a fault fails; the next batch commits again
             print(f"commit failed: {error}", file=sys.stderr, flush=True)
+            continue
+        if not said_committed:
+            said_committed = True
+            print("committed", flush=True)  # what a test waits for: this process reads and commits
         if rewind:
             time.sleep(1.0)  # the rewound offset stands a while (as a replay being prepared would), seen by sampling
+            print("rewound", flush=True)
     consumer.close()
     return 0
 

@@ -34,7 +34,7 @@ from ..choices import by_value
 from ..clients.connection import Connection
 from ..errors import KafkaPersistenceError
 from . import member as member_program
-from .events import ASSIGNED, KILLED, STARTED, EventLog, MemberEvent, merged, read_events
+from .events import ASSIGNED, KILLED, REVOKED, STARTED, EventLog, MemberEvent, merged, read_events
 from .watch import REQUEST_TIMEOUT_SECONDS, CommittedOffsetWatcher, CommittedSample
 
 DIRECTORY_PREFIX = "kpl-consumers-"
@@ -144,7 +144,7 @@ class ConsumerGroup:
 
     # -- whole group -----------------------------------------------------------------
 
-    def start(self, ready_timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    def start(self, partitions: int = 1, ready_timeout: float = READY_TIMEOUT_SECONDS) -> None:
         """Start every member, wait until each runs and the group has assigned partitions, then the watcher.
 
         The watcher starts once the cluster knows the group: confluent-kafka 2.16.1 crashes the whole
@@ -152,7 +152,8 @@ class ConsumerGroup:
         """
         for number in range(1, self.options.members + 1):
             self._spawn(number)
-        self.wait_ready(range(1, self.options.members + 1), ready_timeout)
+        self.wait_ready(range(1, self.options.members + 1), ready_timeout,
+                        assigned=min(self.options.members, partitions))
         self.watcher.start()
 
     def stop(self, mode: StopMode = StopMode.GRACEFUL) -> None:
@@ -216,7 +217,7 @@ class ConsumerGroup:
         if self.processes[number].running:
             raise KafkaPersistenceError(f"Member {number} of group '{self.group}' runs already.")
         self._spawn(number)
-        self.wait_ready([number], ready_timeout, assigned=False)
+        self.wait_ready([number], ready_timeout, assigned=0)
 
     def _spawn(self, number: int) -> MemberProcess:
         incarnation = len(self.incarnations.get(number, [])) + 1
@@ -238,34 +239,27 @@ class ConsumerGroup:
         self.incarnations.setdefault(number, []).append(spawned)
         return spawned
 
-    def wait_ready(self, numbers, timeout: float, assigned: bool = True) -> None:
-        """Until each member wrote ``started`` (and, with ``assigned``, the group assigned partitions)."""
+    def wait_ready(self, numbers, timeout: float, assigned: int = 1) -> None:
+        """Until each member wrote ``started`` and ``assigned`` of them hold partitions (the group has settled)."""
         deadline = time.monotonic() + timeout
         waiting = [self.processes[n] for n in numbers]
         while True:
             for process in waiting:
-                if not process.running and not self._wrote(process, STARTED):
+                if not process.running and not _wrote(process, STARTED):
                     raise KafkaPersistenceError(
                         f"Member {process.member} of group '{self.group}' exited at start "
                         f"(exit code {process.process.returncode}): {_last_line(process.stderr_path)}")
-            started = all(self._wrote(p, STARTED) for p in waiting)
-            if started and (not assigned or any(self._wrote(p, ASSIGNED) for p in waiting)):
+            started = all(_wrote(p, STARTED) for p in waiting)
+            holding = sum(1 for p in waiting if _holds(p)) if started else 0
+            if started and holding >= assigned:
                 return
             if time.monotonic() >= deadline:
-                saw = "no assignment yet" if started else "not every member started"
+                saw = (f"{holding} of {len(waiting)} members hold partitions, {assigned} should" if started
+                       else "not every member started")
                 raise KafkaPersistenceError(
-                    f"Group '{self.group}' was not ready within {timeout:g} s ({saw}; members "
-                    f"{', '.join(str(p.member) for p in waiting)}): is topic '{self.topic}' there and the "
-                    f"cluster serving?")
+                    f"Group '{self.group}' was not ready within {timeout:g} s ({saw}): is the cluster serving "
+                    f"topic '{self.topic}'?")
             time.sleep(WAIT_PAUSE_SECONDS)
-
-    @staticmethod
-    def _wrote(process: MemberProcess, kind: str) -> bool:
-        if not os.path.exists(process.log_path):
-            return False
-        if kind == ASSIGNED:
-            return any(e.kind == kind and e.data.get("partitions") for e in read_events(process.log_path))
-        return any(e.kind == kind for e in read_events(process.log_path))
 
     # -- what happened ---------------------------------------------------------------
 
@@ -358,6 +352,23 @@ class ConsumerCommittedWatcher(CommittedOffsetWatcher):
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
+
+
+def _wrote(process: MemberProcess, kind: str) -> bool:
+    return os.path.exists(process.log_path) and any(e.kind == kind for e in read_events(process.log_path))
+
+
+def _holds(process: MemberProcess) -> bool:
+    """Whether the member holds partitions now: what it was assigned less what was revoked, in order."""
+    if not os.path.exists(process.log_path):
+        return False
+    held: set[int] = set()
+    for event in read_events(process.log_path):
+        if event.kind == ASSIGNED:
+            held |= set(event.data.get("partitions", []))
+        elif event.kind == REVOKED:
+            held -= set(event.data.get("partitions", []))
+    return bool(held)
 
 
 def _kill(process: MemberProcess, why: str = "") -> None:

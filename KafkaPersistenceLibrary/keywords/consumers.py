@@ -13,6 +13,7 @@ from ..errors import KafkaPersistenceError
 from ..timeouts import to_seconds
 from .context import LibraryContext
 from .one_line import keyword
+from .targets import METADATA_TIMEOUT_SECONDS
 
 NO_GROUP = "No consumer group '{group}' was started: call 'Start Background Consumer' first{known}."
 
@@ -45,8 +46,8 @@ class ConsumerKeywords:
           (``classic`` only; with ``consumer`` it is the broker's
           ``group.consumer.session.timeout.ms``, 45 s by default).
 
-        It returns once every member runs and the group has assigned
-        partitions (within 60 s). Members never outlive the test run: they
+        It returns once every member runs and holds partitions (as many as
+        the topic has partitions for), within 60 s. Members never outlive the test run: they
         stop with the suite that started the cluster, and exit by themselves
         if the run is killed.
 
@@ -61,6 +62,10 @@ class ConsumerKeywords:
         options = parse_options(members, commit, to_seconds(processing, "processing", allow_zero=True), isolation, protocol,
                                 start_from, to_seconds(session_timeout, "session_timeout"))
         cluster = self.ctx.require_cluster()
+        states = cluster.partition_states(topic, METADATA_TIMEOUT_SECONDS)
+        if states is None:
+            raise KafkaPersistenceError(f"Topic '{topic}' does not exist on {cluster.bootstrap}: create it with "
+                                        f"'Create Topic' first (members do not create topics).")
         known = self.ctx.consumer_groups.get(group)
         if known is not None and known.running_members():
             raise KafkaPersistenceError(f"Consumer group '{group}' runs already: stop it with 'Stop Background "
@@ -73,7 +78,7 @@ class ConsumerKeywords:
         self.ctx.consumer_groups[group] = consumer_group
         started = time.monotonic()
         try:
-            consumer_group.start()
+            consumer_group.start(partitions=len(states))
         except BaseException:
             consumer_group.stop(StopMode.KILL)
             raise

@@ -108,6 +108,9 @@ class ConsumerGroupFaultsTest(ClusterTestCase):
              "No member of group 'known' is stopped: 'Start Consumer' brings back what 'Stop Consumer' stopped."),
             (lambda: self.library.stop_background_consumer("other", group="known"),
              "Consumer group 'known' reads '" + topic + "', not 'other'."),
+            (lambda: self.library.start_background_consumer("absent", group="other"),
+             f"Topic 'absent' does not exist on {self.bootstrap}: create it with 'Create Topic' first (members do "
+             f"not create topics)."),
             (lambda: self.library.restart_broker(mode="kill", broker="coordinator"),
              "broker=coordinator needs what it coordinates: give group= (a consumer group) or transactional_id=."),
         ]

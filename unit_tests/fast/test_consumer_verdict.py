@@ -2,6 +2,7 @@
 
 import random
 import unittest
+from types import SimpleNamespace
 
 from KafkaPersistenceLibrary import KafkaPersistenceLibrary
 from KafkaPersistenceLibrary.clients.connection import Connection
@@ -227,6 +228,8 @@ class KeywordErrorsTest(unittest.TestCase):
 
     def setUp(self):
         self.library = KafkaPersistenceLibrary()
+        self.library.ctx.cluster = SimpleNamespace(connection=Connection("127.0.0.1:1"))  # never asked here
+        self.addCleanup(setattr, self.library.ctx, "cluster", None)  # nothing for the exit cleanup to remove
 
     def verify(self, **kwargs):
         return self.library.verify_consumer_group_missed_nothing(**{"topic": "orders", "group": "app", **kwargs})
@@ -257,6 +260,7 @@ class KeywordErrorsTest(unittest.TestCase):
         self.assert_error(r"^Invalid timeline 'pdf': use one of embed, file, off", self.verify, timeline="pdf")
         self.assert_error(r"^Invalid group '': name the consumer group", self.library.watch_consumer_group,
                           group=" ", topic="orders")
+        self.library.ctx.cluster = None
         self.assert_error(r"^No Kafka broker is running: call 'Start Kafka' first", self.library.watch_consumer_group,
                           group="app", topic="orders")
 

@@ -117,6 +117,29 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
     unclean leader election, a power loss with Kafka's default flush settings,
     an isolated leader taking ``acks=1`` writes.
 
+    = The consumer half =
+
+    `Start Background Consumer` starts a consumer group of our own, each
+    member its own process (so `Restart Consumer` ``mode=kill`` is a real
+    crash), recording every record it processed and every commit. `Verify
+    Consumer Group Missed Nothing` judges the group against what the producer
+    had acknowledged: a record *skipped* (the group went past it, nobody
+    processed it) or a commit that went *too far* (ahead of the processing)
+    fails, with the commit, the member and the cause named; redeliveries are
+    counted (fatal only with ``exactly_once=True``), offsets that went
+    backwards are reported, records not yet read are lag, never lost.
+    `Watch Consumer Group` samples your application's committed offsets so
+    the same verdict can report, from outside, what they did across the
+    faults; it cannot see what the application processed.
+
+    | `Start Background Producer`    orders    rate=300
+    | `Start Background Consumer`    orders    group=billing    members=2
+    | `Restart Consumer`    group=billing    member=random    mode=kill
+    | `Restart Broker`    mode=kill    broker=coordinator    group=billing
+    | `Stop Background Producer`    orders
+    | `Stop Background Consumer`    orders    group=billing
+    | `Verify Consumer Group Missed Nothing`    orders    group=billing
+
     = Kafka you did not start =
 
     `Connect Kafka` uses an existing cluster (a compose project, Kubernetes, VMs)

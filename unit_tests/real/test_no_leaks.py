@@ -55,7 +55,8 @@ class ParallelRunsTest(unittest.TestCase):
 
 
 class InterruptTest(unittest.TestCase):
-    """Ctrl-C during Start Kafka, Restart Broker and Produce Records leaves no container or network."""
+    """Ctrl-C during Start Kafka, Restart Broker and Produce Records (onto a slowed disk) leaves no container or
+    network."""
 
     def setUp(self):
         self.client = docker.from_env()

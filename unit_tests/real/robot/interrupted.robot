@@ -14,8 +14,10 @@ Interrupted
         Log To Console    GO
         Start Kafka    brokers=3
     ELSE
-        Start Kafka
+        ${disk} =    Set Variable If    $ACTION == "produce"    faulty    plain
+        Start Kafka    disk=${disk}
         Produce Message    t    before
+        IF    $ACTION == "produce"    Slow Down Disk    write=1ms    # a disk fault in place at the Ctrl-C
         Log To Console    GO
         IF    $ACTION == "restart"
             Restart Broker    mode=kill

@@ -180,6 +180,7 @@ def undo_every_disk_fault(cluster) -> list[int]:
     """Give every node of ``cluster`` a healthy disk again (a failed test's leftovers); the nodes changed."""
     faulted = sorted(getattr(cluster, "disks", {}) or {})
     if faulted:
+        cluster.down_node()  # a broker that halted on its disk counts as stopped before its fault is forgotten
         disk.change(cluster, faulted, full=False, failing=frozenset(), write_delay_us=0, fsync_delay_us=0)
     return faulted
 

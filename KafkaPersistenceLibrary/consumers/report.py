@@ -82,8 +82,12 @@ def timeline_png(history: SendHistory, v: ConsumerVerdict, events: list[MemberEv
 
     start = history.started
     processes = sorted({(e.member, e.incarnation) for e in events})
-    fig = Figure(figsize=(12, 4 + 0.35 * max(1, len(processes))), dpi=100, layout="constrained")
-    top, rows = fig.subplots(2, 1, sharex=True, height_ratios=[3, max(1.0, 0.5 * len(processes))])
+    fig = Figure(figsize=(12, 4 + 0.35 * len(processes)), dpi=100, layout="constrained")
+    if processes:
+        top, rows = fig.subplots(2, 1, sharex=True, height_ratios=[3, max(1.0, 0.5 * len(processes))])
+    else:  # a group we only watched: no member rows to draw
+        top, rows = fig.subplots(), None
+        top.set_xlabel("seconds since start")
 
     acks = history.ack_times()
     top.step([0.0] + list(acks), range(len(acks) + 1), where="post", color=_GREEN, lw=1.2,
@@ -105,6 +109,25 @@ def timeline_png(history: SendHistory, v: ConsumerVerdict, events: list[MemberEv
     top.set_title(f"Consumer group '{v.group}': {verdict_word}", color=_GREEN if v.passed else _RED,
                   fontweight="bold")
 
+    if rows is not None:
+        _member_rows(rows, history, events, processes)
+    for axes in (top, rows) if rows is not None else (top,):
+        for number, fault in enumerate(history.faults):
+            colour = _RED if fault.error else (fault.colour or _UNCOLOURED_FAULT)
+            end = fault.up_at if fault.up_at is not None else max(fault.down_at, history.now())
+            axes.axvspan(fault.down_at, end, color=colour, alpha=0.15)
+            if axes is top:
+                axes.text(fault.down_at, 0.98 - 0.06 * (number % 4), f" {fault.label}", color=colour, va="top",
+                          ha="left", fontsize=8, fontweight="bold", transform=axes.get_xaxis_transform())
+    top.legend(loc="lower right", fontsize=8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _member_rows(rows, history: SendHistory, events: list[MemberEvent], processes: list[tuple[int, int]]) -> None:
+    """One row per member process: partitions held as bars, commits as ticks, a start as a triangle, a kill as x."""
+    start = history.started
     row_of = {proc: i for i, proc in enumerate(processes)}
     for proc in processes:
         y = row_of[proc]
@@ -134,18 +157,6 @@ def timeline_png(history: SendHistory, v: ConsumerVerdict, events: list[MemberEv
     rows.set_ylim(-0.7, max(0.7, len(processes) - 0.3))
     rows.invert_yaxis()
     rows.set_xlabel("seconds since start (bars: partitions held; ticks: commits; x: killed)")
-    for axes in (top, rows):
-        for number, fault in enumerate(history.faults):
-            colour = _RED if fault.error else (fault.colour or _UNCOLOURED_FAULT)
-            end = fault.up_at if fault.up_at is not None else max(fault.down_at, history.now())
-            axes.axvspan(fault.down_at, end, color=colour, alpha=0.15)
-            if axes is top:
-                axes.text(fault.down_at, 0.98 - 0.06 * (number % 4), f" {fault.label}", color=colour, va="top",
-                          ha="left", fontsize=8, fontweight="bold", transform=axes.get_xaxis_transform())
-    top.legend(loc="lower right", fontsize=8)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
 
 
 def _bar(axes, y: int, since: float | None, until: float, partition: int) -> None:

@@ -38,7 +38,8 @@ from .events import ASSIGNED, COMMITTED, COMMITTING, DELIVERED, PROCESSED, REVOK
 
 MARKER = "KafkaPersistenceLibrary.consumers.member"  # how a sweep knows our processes in /proc
 AFTER, BEFORE, AUTO = "after-processing", "before-processing", "auto"
-BATCH = 100  # records one poll may return
+BATCH = 100  # records one poll may return; fewer with slow processing (batch_size)
+BATCH_SECONDS = 1.0  # a slow member polls at least this often, so it answers a rebalance in time
 POLL_SECONDS = 0.2
 OWNER_CHECK_SECONDS = 0.5
 COMMIT_EVERY_SECONDS = 1.0  # after-processing: how often processed offsets are committed
@@ -69,6 +70,7 @@ class Member:
         self.committed: dict[int, int] = {}  # what this member last committed
         self.owner_checked = 0.0
         self.last_commit = time.monotonic()
+        self.batch = batch_size(options.processing)
         if options.commit == AUTO:
             config = {**config, "enable.auto.commit": True, "on_commit": self._auto_committed}
         else:
@@ -81,7 +83,7 @@ class Member:
         self.consumer.subscribe([self.options.topic], on_assign=self._assigned, on_revoke=self._revoked,
                                 on_lost=self._lost)
         while not self.stopping and self._owner_alive():
-            records = [r for r in self.consumer.consume(BATCH, POLL_SECONDS) if r.error() is None]
+            records = [r for r in self.consumer.consume(self.batch, POLL_SECONDS) if r.error() is None]
             if records:
                 self.log.write(DELIVERED, records=[[r.partition(), r.offset(), *_ours(r.value())] for r in records])
                 if self.options.commit == BEFORE:
@@ -149,6 +151,17 @@ class Member:
             return True
         self.owner_checked = now
         return process_start(self.options.owner_pid) == self.options.owner_started
+
+
+def batch_size(processing: float) -> int:
+    """Records per poll: about a second of work (as an application tunes ``max.poll.records``).
+
+    A member busy with a long batch does not poll, and a rebalance waits for it: with
+    ``processing=1 s`` and 100 records a batch, a second member would wait 100 s for partitions.
+    """
+    if processing <= 0:
+        return BATCH
+    return max(1, min(BATCH, int(BATCH_SECONDS / processing)))
 
 
 def _ours(value: bytes | None) -> list:

@@ -39,6 +39,9 @@ class ConsumerGroupFaultsTest(ClusterTestCase):
         self.library.start_background_consumer(topic, group=group, members=2, protocol=protocol)
         for index in range(rounds):
             self.library.restart_broker(mode="kill", broker="leader", topic=topic, partition=index % 3)
+            # the producer may stall for seconds after a broker comes back (its reconnect backoff): a member
+            # killed while it has nothing new holds nothing unacknowledged, and would prove nothing
+            wait_until_processing(self.library.ctx.consumer_groups[group], records=50)
             self.library.restart_consumer(group=group, member="random", mode="kill")
         coordinator = self.library.restart_broker(mode="kill", broker="coordinator", group=group)
         time.sleep(1)
@@ -135,6 +138,19 @@ class ConsumerGroupFaultsTest(ClusterTestCase):
         self.library.ctx.forget_consumer_groups()
         self.assertFalse(any(alive(pid) for pid in pids), "a member outlived its group")
         self.assertFalse(os.path.exists(directory), "the group's logs outlived it")
+
+
+def wait_until_processing(consumer_group, records: int, timeout: float = 60) -> None:
+    """Until the group has processed ``records`` more records than now."""
+    def processed() -> int:
+        return sum(len(e.data["records"]) for e in consumer_group.events() if e.kind == PROCESSED)
+
+    wanted = processed() + records
+    deadline = time.monotonic() + timeout
+    while processed() < wanted:
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"the group processed fewer than {records} records in {timeout:g} s")
+        time.sleep(0.1)
 
 
 def holds_unprocessed(events, commit: str, at_least: int = 10) -> bool:

@@ -37,7 +37,8 @@ class ConsumerKeywords:
           once), ``before-processing`` (commit what a poll fetched, then
           process: a crash in between skips records) or ``auto`` (the client's
           auto commit every second);
-        - ``processing``: the time each record takes (0 by default);
+        - ``processing``: the time each record takes (0 by default; a poll
+          then takes about a second of records);
         - ``isolation``: ``read_uncommitted`` or ``read_committed``;
         - ``protocol``: ``classic`` or ``consumer`` (KIP-848, Kafka 4);
         - ``start_from``: where a group without a committed offset starts,

@@ -3,6 +3,7 @@ and the sweep never fails a run because of someone else's containers."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -44,8 +45,9 @@ print(bootstrap, flush=True)
 time.sleep(300)
 """
 SWEEPER = """
-import sys, time, docker
+import socket, sys, time, docker
 from KafkaPersistenceLibrary.broker.labels import sweep_orphans
+socket.gethostname = lambda: sys.argv[2]  # the sweep tests' own host name (SweepTest)
 start_at = float(sys.argv[1])
 client = docker.from_env()
 time.sleep(max(0.0, start_at - time.time()))
@@ -127,6 +129,12 @@ class ProcessEndTest(unittest.TestCase):
         self.assertFalse({"KPL", "statistic", "hashlimit"} & set(host_rules.split()), "none of our rules on the host")
 
 
+# The sweep tests label their containers with a host name of their own: another run on this machine
+# (pabot, or CI's Robot suites beside these tests) sweeps orphans of this host too, and would take theirs
+# first. What a killed run of these tests left, the next one sweeps in setUp.
+SWEEP_TEST_HOST = f"{socket.gethostname()}-sweep-test"
+
+
 class SweepTest(unittest.TestCase):
     """A run killed with SIGKILL leaves containers; the next run removes them, and only them."""
 
@@ -134,6 +142,15 @@ class SweepTest(unittest.TestCase):
         self.client = docker.from_env()
         self.addCleanup(self.client.close)
         self.image = resolve_image(None)
+        host = mock.patch("socket.gethostname", return_value=SWEEP_TEST_HOST)
+        host.start()
+        self.addCleanup(host.stop)
+        sweep_orphans(self.client)
+
+    def our_container_names(self) -> set[str]:
+        """One listing call (no inspect per container, which a parallel run's removal would make a 404)."""
+        return {name.lstrip("/") for summary in self.client.api.containers(all=True, filters={"label": LABEL})
+                for name in summary.get("Names") or []}
 
     def create(self, labels: dict[str, str]):
         container = self.client.containers.create(self.image, command=["true"], labels=labels, entrypoint=[])
@@ -155,7 +172,7 @@ class SweepTest(unittest.TestCase):
         removed = sweep_orphans(self.client)
         self.assertIn(orphan.name, [s.name for s in removed])
         self.assertIn("left by 'killed run'", next(s.describe() for s in removed if s.name == orphan.name))
-        remaining = [c.name for c in self.client.containers.list(all=True, filters={"label": LABEL})]
+        remaining = self.our_container_names()
         self.assertNotIn(orphan.name, remaining)
         self.assertIn(live.name, remaining)
         self.assertIn(other_host.name, remaining)
@@ -180,7 +197,7 @@ class SweepTest(unittest.TestCase):
                 orphans = {self.create(labels).name for _ in range(4)}
                 network = self.client.networks.create(f"kpl-test-orphan-{os.getpid()}-{round_number}", labels=labels)
                 start_at = f"{time.time() + 1.5:.3f}"
-                sweepers = [subprocess.Popen([sys.executable, "-c", SWEEPER, start_at], cwd=ROOT,
+                sweepers = [subprocess.Popen([sys.executable, "-c", SWEEPER, start_at, SWEEP_TEST_HOST], cwd=ROOT,
                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                             for _ in range(2)]
                 results = [sweeper.communicate(timeout=60) for sweeper in sweepers]
@@ -190,7 +207,7 @@ class SweepTest(unittest.TestCase):
                 self.assertEqual(sorted(n for n in reported if n in orphans), sorted(orphans),
                                  "each orphan removed, and reported, by exactly one of the two")
                 self.assertIn(network.name, reported)
-                left = {c.name for c in self.client.containers.list(all=True, filters={"label": LABEL})}
+                left = self.our_container_names()
                 self.assertFalse(orphans & left)
 
     def test_sweep_while_other_runs_create_and_remove_containers(self):

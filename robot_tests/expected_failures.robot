@@ -18,7 +18,7 @@ Missing Record After Restart Is Reported With Positions
     ...    failures-few
     ...    a
     ...    b
-    ...    timeout=1s
+    ...    timeout=10s
 
 Different Record Fails At Once
     Produce Message    failures-diff    a

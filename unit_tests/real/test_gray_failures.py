@@ -18,6 +18,7 @@ from .broker_case import ClusterTestCase
 LAG_MS = 4000  # replica.lag.time.max.ms: a follower behind for this long leaves the ISR (Kafka's default is 30 s)
 RECORD_BYTES, RATE = 1000, 300  # ~300 KB/s, 2.4 Mbit/s: well above the shaped link
 BANDWIDTH = "256kbit"  # 32 KB/s
+LINK_RECORDS_PER_SECOND = 32  # what the slowed link carries of RECORD_BYTES records
 LOSSY_SECONDS = 30
 
 
@@ -54,7 +55,11 @@ class GrayFailureTest(ClusterTestCase):
         left = self.wait_for_isr(topic, follower, inside=False, seconds=LAG_MS / 1000 + 25)
         acked_before = self.acknowledged(topic)
         time.sleep(3)
-        self.assertGreater(self.acknowledged(topic) - acked_before, RATE, "produce goes on without the follower")
+        # acks=all waiting on the slowed follower would ack at most what its link carries (~32 records/s of
+        # 1000 B); twice that shows the ISR went on without it, on a machine however loaded (a fixed share of
+        # RATE failed at load average 30: 246 acks in 3 s).
+        self.assertGreater(self.acknowledged(topic) - acked_before, 3 * 2 * LINK_RECORDS_PER_SECOND,
+                           "produce goes on without the follower")
         restart = self.library.restart_broker(mode="kill", broker="leader", topic=topic)
         self.assertNotIn(restart.leader, (state.leader, follower), "the other in-sync follower leads")
         time.sleep(2)
@@ -88,7 +93,10 @@ class GrayFailureTest(ClusterTestCase):
         self.assertRegex(lossy["kind"], r"^slow node \d from nodes \(10% loss\)$")
         self.assertEqual((whole["kind"], clean["kind"]), ("whole run", "outside faults"))
         self.assertGreater(lossy["throughput"], 0, "acks went on through the lossy link")
-        self.assertGreater(clean["throughput"], RATE / 2)
+        # Outside the fault the producer ran as fast as the machine let it: at least half the whole run's
+        # average (a fixed share of RATE failed at load average 30: 60 acks/s). The arithmetic is pinned in
+        # unit_tests/fast.
+        self.assertGreater(clean["throughput"], whole["throughput"] / 2)
         self.assertIsNotNone(lossy["gap"])
         print(f"\nlossy leader: {lossy['throughput']:.0f} acks/s (clean {clean['throughput']:.0f}), longest gap "
               f"{lossy['gap']:.3f} s (clean run's longest {whole['gap']:.3f} s); {verdict.acknowledged} acknowledged")

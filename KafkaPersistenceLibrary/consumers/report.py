@@ -10,6 +10,7 @@ import html
 import io
 
 from ..durability.history import SendHistory
+from ..durability.report import verdict_table
 from .events import ASSIGNED, COMMITTED, KILLED, PROCESSED, REVOKED, STARTED, STOPPED, MemberEvent
 from .verdict import ConsumerVerdict
 from .watch import CommittedSample
@@ -45,16 +46,7 @@ def _rows(v: ConsumerVerdict) -> list[tuple[str, int, bool, str]]:
 
 def verdict_html(v: ConsumerVerdict) -> str:
     """The verdict's table, the causes of skips and the stall after each fault, for ``logger.info(html=True)``."""
-    colour = _GREEN if v.passed else _RED
-    out = [f'<p style="color:{colour};font-weight:bold">{html.escape(v.summary())}</p>',
-           '<table style="border-collapse:collapse">',
-           f'<tr><th style="{_CELL}">check</th><th style="{_CELL}">count</th>'
-           f'<th style="{_CELL}">first examples</th></tr>']
-    for label, count, fatal, examples in _rows(v):
-        style = _CELL + (f"color:{_RED};font-weight:bold;" if fatal else "")
-        out.append(f'<tr><td style="{style}">{html.escape(label)}</td><td style="{style}text-align:right">'
-                   f'{count:,}</td><td style="{_CELL}">{html.escape(examples)}</td></tr>')
-    out.append("</table>")
+    out = verdict_table(v.summary(), v.passed, _rows(v))
     if v.causes:
         out.append("<p>Why records were skipped:</p><ul>"
                    + "".join(f"<li>{html.escape(c)}</li>" for c in v.causes) + "</ul>")

@@ -48,19 +48,26 @@ def _rows(verdict: Verdict) -> list[tuple[str, int, bool, str]]:
     ]
 
 
-def verdict_html(verdict: Verdict, faults_figures: list[dict[str, Any]]) -> str:
-    """Two small tables (read-back counts, fault figures) for ``logger.info(html=True)``."""
-    colour = _GREEN if verdict.passed else _RED
-    out = [f'<p style="color:{colour};font-weight:bold">{html.escape(verdict.summary())}</p>',
+def verdict_table(summary: str, passed: bool, rows: list[tuple[str, int, bool, str]]) -> list[str]:
+    """A verdict's summary line and its table of (label, count, fatal, first examples), fatal rows in red:
+    the producer verdict's and the consumer verdict's look alike."""
+    colour = _GREEN if passed else _RED
+    out = [f'<p style="color:{colour};font-weight:bold">{html.escape(summary)}</p>',
            '<table style="border-collapse:collapse">',
            f'<tr><th style="{_CELL}">check</th><th style="{_CELL}">count</th>'
            f'<th style="{_CELL}">first examples</th></tr>']
-    for label, count, fatal, examples in _rows(verdict):
+    for label, count, fatal, examples in rows:
         style = _CELL + (f"color:{_RED};font-weight:bold;" if fatal else "")
         out.append(f'<tr><td style="{style}">{html.escape(label)}</td>'
-                   f'<td style="{style}text-align:right">{count}</td>'
+                   f'<td style="{style}text-align:right">{count:,}</td>'
                    f'<td style="{_CELL}">{html.escape(examples)}</td></tr>')
     out.append("</table>")
+    return out
+
+
+def verdict_html(verdict: Verdict, faults_figures: list[dict[str, Any]]) -> str:
+    """Two small tables (read-back counts, fault figures) for ``logger.info(html=True)``."""
+    out = verdict_table(verdict.summary(), verdict.passed, _rows(verdict))
     if faults_figures:
         heads = ["fault", "down at", "up at", "downtime", "first ack after down",
                  "first ack after up", "longest ack gap", "acks/s", "ack latency p50 / p99"]

@@ -74,10 +74,12 @@ class KilledRunTest(BrokerTestCase):
         owner = self.killed_run(processing=60.0, records=10)  # each member sleeps in a record: it cannot look
         stuck = members_of(owner)
         self.assertEqual(len(stuck), 2, "the members should still be in their first record")
+        still_there = members_of(owner)  # another run's sweep (pabot, CI's Robot suites beside) may come first
         swept = sweep_orphans()
         self.assertTrue(wait_until(lambda: not members_of(owner), 5), f"members left: {members_of(owner)}")
         self.assertEqual(directories_of(owner), [])
-        self.assertTrue(any(str(pid) in line for pid in stuck for line in swept), swept)
+        if still_there:
+            self.assertTrue(any(str(pid) in line for pid in still_there for line in swept), swept)
 
 
 class InterruptedRobotTest(unittest.TestCase):

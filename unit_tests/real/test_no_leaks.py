@@ -87,7 +87,10 @@ class InterruptTest(unittest.TestCase):
         self.interrupt_robot("produce", signals=2, delay=1.0)  # the second Ctrl-C forces Robot to stop at once
 
     def test_keyboard_interrupt_in_python_during_start_kafka(self):
-        script = ("from KafkaPersistenceLibrary import KafkaPersistenceLibrary\n"
+        # Ctrl-C in an interactive Python raises KeyboardInterrupt; a run started in the background (nohup, `&` in
+        # a script, some CI runners) hands its children SIGINT ignored, and Python then installs no handler at all.
+        script = ("import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+                  "from KafkaPersistenceLibrary import KafkaPersistenceLibrary\n"
                   "print('GO', flush=True)\nKafkaPersistenceLibrary().start_kafka(brokers=3)\n")
         process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, cwd=ROOT)

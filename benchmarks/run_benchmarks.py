@@ -51,6 +51,7 @@ from java_tools import consumer_performance, create_topic, ensure_tools, produce
 from KafkaPersistenceLibrary import KafkaPersistenceLibrary  # noqa: E402
 from KafkaPersistenceLibrary.broker import engine  # noqa: E402
 from KafkaPersistenceLibrary.clients.recording import BATCHING  # noqa: E402
+from KafkaPersistenceLibrary.consumers.events import ASSIGNED, KILLED, PROCESSED, REVOKED  # noqa: E402
 from KafkaPersistenceLibrary.errors import KafkaPersistenceError  # noqa: E402
 from KafkaPersistenceLibrary.image import resolve_image  # noqa: E402
 
@@ -64,11 +65,12 @@ LEADER_KILL_TIMEOUT = 120.0
 MIB = 1024 * 1024
 
 # Row ids for --only, in table order.
-ROWS = ("produce", "background", "verify", "start", "graceful", "kill", "three-node", "leader-kill",
-        "memory", "power-loss", "check", "bytes")
+ROWS = ("produce", "background", "verify", "consume", "start", "graceful", "kill", "member-kill", "three-node",
+        "leader-kill", "memory", "power-loss", "check", "bytes")
 TIME_ROWS = {"start": "start", "graceful": "restart graceful", "kill": "restart kill"}  # row -> samples' key
 RESTART_MODES = ("graceful", "kill")  # rows named after Restart Broker's mode
-THROUGHPUT_ROWS = ("produce", "background", "verify", "power-loss")
+THROUGHPUT_ROWS = ("produce", "background", "verify", "consume", "power-loss")
+MEMBER_KILL_SESSION_TIMEOUT = 10.0  # seconds: the member-kill row's classic session timeout (the library's default)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +115,8 @@ def ours_single(image: str, plan: Plan, tools, rep: int) -> dict:
                 out[f"restart {mode}"] = timed_restart(lib, mode)
         if plan.wants(*THROUGHPUT_ROWS):
             out.update(throughput(lib, bootstrap, plan, tools, ours_first=rep % 2 == 0))
+        if plan.wants("member-kill"):
+            out["member kill"] = member_kill(lib, plan.background_seconds)
     finally:
         lib.stop_kafka()
     return out
@@ -156,12 +160,14 @@ def throughput(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tools, 
     out.update(in_order(produce, ours_first))
     if plan.wants("background"):
         out["background"] = background_rate(lib, bootstrap, plan.background_seconds)
-    if plan.wants("verify"):
-        out.update(in_order([
-            ("verify", lambda: ours_verify(lib, ours_topic)),
-            ("consumer performance", lambda: consumer_performance(
-                bootstrap, ours_topic, plan.records, tools=tools, timeout=KEYWORD_TIMEOUT).as_dict()),
-        ], ours_first))
+    if plan.wants("verify", "consume"):
+        sides = [("consumer performance", lambda: consumer_performance(
+            bootstrap, ours_topic, plan.records, tools=tools, timeout=KEYWORD_TIMEOUT).as_dict())]
+        if plan.wants("consume"):
+            sides.insert(0, ("consume", lambda: ours_consume(lib, ours_topic, plan.records)))
+        if plan.wants("verify"):
+            sides.insert(0, ("verify", lambda: ours_verify(lib, ours_topic)))
+        out.update(in_order(sides, ours_first))
     return out
 
 
@@ -201,6 +207,58 @@ def ours_verify(lib: KafkaPersistenceLibrary, topic: str) -> dict:
     verdict = lib.verify_no_acknowledged_records_lost(topic, timeout=KEYWORD_TIMEOUT, timeline="off")
     return {"records_per_second": verdict.consumed / verdict.seconds, "seconds": verdict.seconds,
             "consumed": verdict.consumed, "lost": verdict.lost}
+
+
+def ours_consume(lib: KafkaPersistenceLibrary, topic: str, records: int) -> dict:
+    """One member of a new group (commit after processing, no processing time) reads the topic from the start:
+    records / seconds from Start Background Consumer's call (process start and group join included, as in
+    ConsumerPerformance's nMsg.sec window, which has the join but not the JVM start) until Stop Background
+    Consumer returned once the group's commits reached the acknowledged end."""
+    group = new_topic("bench-group")
+    t0 = now()
+    lib.start_background_consumer(topic, group=group, members=1)
+    counts = lib.stop_background_consumer(topic, group=group, timeout=KEYWORD_TIMEOUT)
+    took = now() - t0
+    if not counts.caught_up:
+        raise RuntimeError(f"Stop Background Consumer: the group did not catch up ({counts})")
+    return {"records_per_second": records / took, "seconds": took, "records": records}
+
+
+def member_kill(lib: KafkaPersistenceLibrary, seconds: float) -> dict:
+    """A 2-member group (classic protocol) on 2 partitions under a 300 records/s producer: SIGKILL the member
+    that holds partition 0, and time from the kill until a member processes partition 0 again (from the
+    members' event logs). The session timeout bounds it from below: the group notices a crash only then."""
+    topic, group = new_topic("bench-member-kill"), new_topic("bench-kill-group")
+    lib.create_topic(topic, partitions=2)
+    lib.start_background_producer(topic, rate=300)
+    lib.start_background_consumer(topic, group=group, members=2,
+                                  session_timeout=f"{MEMBER_KILL_SESSION_TIMEOUT:g} s")
+    time.sleep(min(seconds, 3.0))
+    consumers = lib.ctx.consumer_groups[group]
+    holder = _holder_of_partition_0(consumers.events())
+    lib.restart_consumer(group=group, member=str(holder), mode="kill")
+    lib.stop_background_producer(topic, timeout=KEYWORD_TIMEOUT)
+    lib.stop_background_consumer(topic, group=group, timeout=KEYWORD_TIMEOUT)
+    events = consumers.events()
+    killed = next(e.t for e in events if e.kind == KILLED)
+    again = next((e.t for e in events if e.kind == PROCESSED and e.t > killed
+                  and any(p == 0 for p, _ in e.data["records"])), None)
+    if again is None:
+        raise RuntimeError(f"member-kill: nobody processed partition 0 again after member {holder} was killed")
+    return {"seconds": again - killed, "session_timeout": MEMBER_KILL_SESSION_TIMEOUT, "member": holder}
+
+
+def _holder_of_partition_0(events) -> int:
+    """The member that holds partition 0 now, from its assigned/revoked events."""
+    holder = None
+    for event in events:
+        if event.kind == ASSIGNED and 0 in event.data["partitions"]:
+            holder = event.member
+        elif event.kind == REVOKED and 0 in event.data["partitions"] and event.member == holder:
+            holder = None
+    if holder is None:
+        raise RuntimeError("member-kill: no member holds partition 0")
+    return holder
 
 
 # -- the floors: a bare java broker, a bare docker container --------------------------------
@@ -339,7 +397,7 @@ def check_side(plan: Plan) -> dict:
 def repetition(image: str, plan: Plan, tools, rep: int, log) -> dict:
     """Every side once, in reversed order every other repetition (ours first, then last, ...)."""
     sides = []
-    if plan.wants("start", "graceful", "kill", "three-node", "memory", *THROUGHPUT_ROWS):
+    if plan.wants("start", "graceful", "kill", "three-node", "memory", "member-kill", *THROUGHPUT_ROWS):
         sides.append(("ours", lambda: ours_single(image, plan, tools, rep)))
     if plan.wants("start", "graceful", "kill"):
         sides.append(("bare java", lambda: bare_java_side(plan)))
@@ -455,6 +513,17 @@ def throughput_lines(reps: list[dict], plan: Plan) -> list[Line]:
             median_of(ours, "verify", "records_per_second"),
             median_of(ours, "consumer performance", "fetch_messages_per_second"),
             "ConsumerPerformance fetch.nMsg.sec", rate, 0.9))
+    if plan.wants("consume"):
+        lines.append(ratio_line(
+            "consume", f"Start Background Consumer (1 member, commit after processing) → Stop Background Consumer "
+            f"caught up, {plan.records:,} × 1 KiB (records / seconds)", median_of(ours, "consume", "records_per_second"),
+            median_of(ours, "consumer performance", "messages_per_second"),
+            "ConsumerPerformance with a group, nMsg.sec", rate))
+    if plan.wants("member-kill"):
+        lines.append(ratio_line(
+            "member-kill", "member SIGKILL → its partition processed again (classic, 2 members)",
+            median_of(ours, "member kill", "seconds"), MEMBER_KILL_SESSION_TIMEOUT, "session timeout", secs,
+            higher_is_better=False))
     return lines
 
 

@@ -54,7 +54,8 @@ class LifecycleKeywords:
 
         ``clock_skew=True`` starts each broker with libfaketime preloaded (our
         image only), so that `Skew Clock` can move its wall clock; without it
-        nothing is preloaded and clocks cannot be skewed.
+        nothing is preloaded and clocks cannot be skewed. It does not combine
+        with ``power_loss=True`` or ``disk=faulty|lying`` (one line says so).
 
         ``security`` secures the client listener: ``ssl`` (TLS, client
         certificates required), ``sasl_plaintext`` or ``sasl_ssl`` (PLAIN,
@@ -183,10 +184,16 @@ def _cluster_spec(brokers: int, controllers: "int | None", power_loss: bool, sec
     if controllers is None:
         controllers = 0 if brokers == 1 else 1
     choice = by_value(SECURITY_CHOICES, security, "Invalid security")
+    disk_option = _disk_option(disk)
+    if clock_skew and (power_loss or disk_option):
+        raise KafkaPersistenceError(
+            "clock_skew=True cannot be combined with power_loss=True or disk=faulty|lying: libfaketime "
+            "would also move the clock of the volatile filesystem, which then cannot start. Use them in "
+            "separate clusters.")
     return ClusterSpec(Topology(brokers, controllers),
                        tuple(sorted((str(k), str(v)) for k, v in config.items())),
                        NodeOptions(power_loss=bool(power_loss), clock_skew=bool(clock_skew),
-                                   disk=_disk_option(disk)), choice)
+                                   disk=disk_option), choice)
 
 
 def _disk_option(disk) -> str:

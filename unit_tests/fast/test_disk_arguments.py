@@ -40,6 +40,13 @@ class DiskArgumentsTest(unittest.TestCase):
         with self.assertRaisesRegex(KafkaPersistenceError, r"^Invalid disk 'ssd': use one of plain, faulty, lying\.$"):
             _cluster_spec(1, None, False, "plaintext", {}, disk="ssd")
 
+    def test_clock_skew_refuses_the_volatile_filesystem(self):
+        for power_loss, disk in ((True, "plain"), (False, "faulty"), (False, "lying")):
+            with self.assertRaisesRegex(KafkaPersistenceError, r"^clock_skew=True cannot be combined with "
+                                                               r"power_loss=True or disk=faulty\|lying"):
+                _cluster_spec(1, None, power_loss, "plaintext", {}, clock_skew=True, disk=disk)
+        self.assertTrue(_cluster_spec(1, None, False, "plaintext", {}, clock_skew=True).options.clock_skew)
+
     def test_operations(self):
         self.assertEqual(operations("write|FSYNC"), {"write", "fsync"})
         self.assertEqual(operations("read,all"), {"all"})

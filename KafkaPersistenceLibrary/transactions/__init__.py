@@ -1,0 +1,1 @@
+"""Transactional producers and the per-transaction verdict (issue 18)."""

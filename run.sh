@@ -123,9 +123,10 @@ stage_image() {
         say "image: installing ${missing[*]} for the offline build"
         apt_install "${missing[@]}"
     fi
-    # Progress (per build stage, with times) goes to stderr; stdout is the image name.
+    # Progress (per build stage, with times) goes to stderr; stdout is the image name. The name is
+    # not exported: the library finds the same image itself, and Start Kafka's version= (or
+    # $KAFKA_PERSISTENCE_VERSION) must still choose another; a KAFKA_PERSISTENCE_IMAGE you set is kept.
     image=$(.venv/bin/python -m KafkaPersistenceLibrary.image ensure | tail -n 1) || fail "no Kafka image (see above)."
-    export KAFKA_PERSISTENCE_IMAGE="$image"
     say "image: $image ($(took "$t0"))"
 }
 

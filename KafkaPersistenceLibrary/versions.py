@@ -8,3 +8,6 @@ LIBRARY_VERSION = "0.1.0"
 KAFKA_VERSION = "4.1.1"
 # log4j2 backend that kafka_2.13's POM leaves out (Kafka 4.0/4.1 ship 2.24.x).
 LOG4J_VERSION = "2.24.3"
+# Kafka 3.x logs through log4j 1: the official 3.9 distribution ships reload4j and its slf4j 1.7 binding.
+RELOAD4J_VERSION = "1.2.25"
+SLF4J_VERSION = "1.7.36"

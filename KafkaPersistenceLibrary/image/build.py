@@ -22,10 +22,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..versions import KAFKA_VERSION, LOG4J_VERSION
-from .tools import ImageError, check_docker, image_exists, image_label, last_lines, require, run
+from ..versions import KAFKA_VERSION
+from .kafka_versions import check_version, image_name, maven_properties
+from .lock import build_lock
+from .tools import ImageError, check_docker, image_exists, image_label, image_size, last_lines, require, run, tag_image
 
-DEFAULT_IMAGE = f"kafka-persistence-library/kafka:{KAFKA_VERSION}"
+DEFAULT_IMAGE = image_name(KAFKA_VERSION)
 BASE_REPOSITORY = "kafka-persistence-library/base"
 FILES = Path(__file__).parent / "files"
 
@@ -40,6 +42,7 @@ ROOTFS_TRIM = ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share
 
 LABEL_PREFIX = "io.github.kafka-persistence-library"
 INPUT_HASH_LABEL = f"{LABEL_PREFIX}.input-hash"
+KAFKA_VERSION_LABEL = f"{LABEL_PREFIX}.kafka-version"
 
 
 @dataclass
@@ -77,6 +80,7 @@ def timed(log, stage, func):
     start = time.monotonic()
     outcome = func()
     log(f"{stage}: {outcome} ({time.monotonic() - start:.1f} s)")
+    return outcome
 
 
 # --------------------------------------------------------------------------- base
@@ -176,18 +180,18 @@ def import_rootfs(rootfs, name):
 
 # --------------------------------------------------------------------------- jars
 
-def jars_hash():
-    """The jar set depends on the POM and on the two pinned versions."""
-    return digest((FILES / "pom.xml").read_bytes(), KAFKA_VERSION, LOG4J_VERSION)
+def jars_hash(version=KAFKA_VERSION):
+    """The jar set depends on the POM and on the versions it is given."""
+    return digest((FILES / "pom.xml").read_bytes(), *sorted(maven_properties(version).items()))
 
 
-def jars_dir(options):
-    return options.cache_dir / f"jars-{jars_hash()}"
+def jars_dir(options, version=KAFKA_VERSION):
+    return options.cache_dir / f"jars-{jars_hash(version)}"
 
 
-def build_jars(options):
+def build_jars(options, version=KAFKA_VERSION):
     """Stage 2: resolve the broker's runtime jars from Maven into the cache."""
-    target = jars_dir(options)
+    target = jars_dir(options, version)
     marker = target / ".complete"
     if marker.exists() and not options.force:
         return "cached"
@@ -195,67 +199,94 @@ def build_jars(options):
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)
+    properties = maven_properties(version)
     cmd = ["mvn", "-B", "-q", "-f", str(FILES / "pom.xml"),
            "dependency:copy-dependencies", "-DincludeScope=runtime",
-           f"-DoutputDirectory={partial}",
-           f"-Dkafka.version={KAFKA_VERSION}", f"-Dlog4j.version={LOG4J_VERSION}"]
+           f"-DoutputDirectory={partial}", *(f"-D{key}={value}" for key, value in properties.items())]
     if options.maven_settings:
         cmd[1:1] = ["-s", str(options.maven_settings)]
     with tempfile.TemporaryDirectory() as workdir:  # mvn writes target/ next to its cwd
         try:
             run(cmd, "mvn", timeout=1200, cwd=workdir)
-        except ImageError:
+        except ImageError as error:
             shutil.rmtree(partial, ignore_errors=True)
-            raise
-    if not any(partial.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
+            raise maven_error(version, str(error), options) from None
+    if not any(partial.glob(f"kafka_2.13-{version}.jar")):
         shutil.rmtree(partial, ignore_errors=True)
-        raise ImageError(f"mvn failed: kafka_2.13-{KAFKA_VERSION}.jar was not resolved")
+        raise ImageError(f"mvn failed: kafka_2.13-{version}.jar was not resolved")
     partial.rename(target)
-    marker.write_text(f"kafka {KAFKA_VERSION} log4j {LOG4J_VERSION}\n")
+    marker.write_text(" ".join(f"{key}={value}" for key, value in properties.items()) + "\n")
     return "built"
+
+
+def maven_error(version, detail, options):
+    """One line for a release Maven could not serve: which repository it asked, and the way out."""
+    missing = re.search(r"[Cc]ould not (?:find|transfer) artifact org\.apache\.kafka:kafka_2\.13\S* "
+                        r"(?:from/to|in) (\S+) \(([^)]+)\)", detail)
+    if not missing:
+        return ImageError(f"mvn could not resolve the jars of Kafka {version}: {detail}")
+    repository = f"{missing.group(1)} ({missing.group(2)})"
+    settings = f" (settings: {options.maven_settings})" if options.maven_settings else ""
+    return ImageError(f"Maven could not serve org.apache.kafka:kafka_2.13:{version} from {repository}{settings}: "
+                      f"check that {version} is a Kafka release, or give a settings.xml that names a repository "
+                      f"serving it (--maven-settings FILE)")
 
 
 # --------------------------------------------------------------------------- image
 
-def image_input_hash():
+def image_input_hash(version=KAFKA_VERSION):
     """Everything the final image is made of: base, jar set and the files we ship."""
-    parts = [base_hash(), jars_hash()]
+    parts = [base_hash(), jars_hash(version)]
     for path in sorted(p for p in FILES.rglob("*") if p.is_file()):
         parts += [path.relative_to(FILES).as_posix(), path.read_bytes()]
     return digest(*parts)
 
 
-def image_labels(input_hash):
+def image_labels(input_hash, version=KAFKA_VERSION):
     """Labels that say what the image was built from (``docker inspect`` shows them)."""
+    backend = {f"{LABEL_PREFIX}.{key}": value for key, value in maven_properties(version).items()
+               if key != "kafka.version"}
     return {
         "org.opencontainers.image.title": "Kafka broker for KafkaPersistenceLibrary",
         "org.opencontainers.image.description":
             "apache/kafka-compatible JVM image built from Maven Central jars on Debian "
             f"{DEBIAN_SUITE}",
-        "org.opencontainers.image.version": KAFKA_VERSION,
+        "org.opencontainers.image.version": version,
         "org.opencontainers.image.licenses": "Apache-2.0",
         "org.opencontainers.image.base.name": base_image_name(),
-        f"{LABEL_PREFIX}.kafka-version": KAFKA_VERSION,
-        f"{LABEL_PREFIX}.log4j-version": LOG4J_VERSION,
+        KAFKA_VERSION_LABEL: version,
+        **backend,
         f"{LABEL_PREFIX}.base-hash": base_hash(),
-        f"{LABEL_PREFIX}.jars-hash": jars_hash(),
+        f"{LABEL_PREFIX}.jars-hash": jars_hash(version),
         INPUT_HASH_LABEL: input_hash,
     }
 
 
-def build_final_image(options, name=DEFAULT_IMAGE):
+def pinned_name(version, input_hash):
+    """A second tag that names the content too: a tree whose files differ from the build
+    that holds the plain tag (another checkout's run.sh re-tagged it) still finds its own."""
+    return f"{image_name(version)}-{input_hash}"
+
+
+def build_final_image(options, version=KAFKA_VERSION):
     """Stage 3: ``docker build`` unless an image with the same input hash exists."""
-    input_hash = image_input_hash()
+    name, input_hash = image_name(version), image_input_hash(version)
+    pinned = pinned_name(version, input_hash)
     if image_label(name, INPUT_HASH_LABEL) == input_hash and not options.force:
+        if not image_exists(pinned):
+            tag_image(name, pinned)
         return "cached"
+    if image_label(pinned, INPUT_HASH_LABEL) == input_hash and not options.force:
+        tag_image(pinned, name)
+        return "cached (re-tagged)"
     with tempfile.TemporaryDirectory(prefix="kpl-image-") as context:
         context = Path(context)
         shutil.copytree(FILES, context, dirs_exist_ok=True)
-        shutil.copytree(jars_dir(options), context / "libs",
+        shutil.copytree(jars_dir(options, version), context / "libs",
                         ignore=shutil.ignore_patterns(".complete"))
-        cmd = ["docker", "build", "--pull=false", "-t", name,
+        cmd = ["docker", "build", "--pull=false", "-t", name, "-t", pinned,
                "--build-arg", f"BASE_IMAGE={base_image_name()}"]
-        for key, value in image_labels(input_hash).items():
+        for key, value in image_labels(input_hash, version).items():
             cmd += ["--label", f"{key}={value}"]
         cmd.append(str(context))
         env = dict(os.environ, DOCKER_BUILDKIT="0")  # legacy builder: no buildx needed
@@ -269,12 +300,34 @@ def check_options(options):
         raise ImageError(f"Maven settings file not found: {options.maven_settings}", exit_code=2)
 
 
-def build_image(options=None, log=print):
-    """Run all stages (each cached); returns the name of the finished image."""
+def build_image(options=None, log=print, version=KAFKA_VERSION):
+    """Run all stages (each cached) for one Kafka release; returns the name of the finished image.
+
+    One build at a time per cache directory (a lock file): parallel runs (pabot, two
+    checkouts) would otherwise debootstrap into the same rootfs or resolve into the
+    same jar directory.
+    """
+    version = check_version(version)
     options = options or BuildOptions()
     check_options(options)
     check_docker()
-    timed(log, "rootfs", lambda: build_base(options, log))
-    timed(log, "jars", lambda: build_jars(options))
-    timed(log, "image", lambda: build_final_image(options))
-    return DEFAULT_IMAGE
+    name = image_name(version)
+    with build_lock(options.cache_dir, log):
+        timed(log, "rootfs", lambda: build_base(options, log))
+        timed(log, f"jars (Kafka {version})", lambda: build_jars(options, version))
+        if timed(log, f"image {name}", lambda: build_final_image(options, version)) == "built":
+            log(added_line(name, version, options))
+    return name
+
+
+def added_line(name, version, options):
+    """What a build added to the disk: the image beyond its shared base layers, and the jar cache."""
+    total, base = image_size(name) or 0, image_size(base_image_name()) or 0
+    jars = sum(path.stat().st_size for path in jars_dir(options, version).rglob("*") if path.is_file())
+    return (f"added: {name} {megabytes(total - base)} on top of the shared base image "
+            f"({megabytes(base)}), jar cache {megabytes(jars)} in {options.cache_dir}; "
+            f"'kafka-persistence-image list' shows every image, 'prune' removes the stale ones")
+
+
+def megabytes(size):
+    return f"{size / 1e6:,.0f} MB"

@@ -94,3 +94,18 @@ def try_pull(name, timeout):
     except (FileNotFoundError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0
+
+
+def image_size(name):
+    """The size of a local image in bytes (its layers, shared ones included), or None."""
+    try:
+        result = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", name],
+                                capture_output=True, text=True, timeout=30)
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return None
+    return int(result.stdout.strip()) if result.returncode == 0 and result.stdout.strip().isdigit() else None
+
+
+def tag_image(source, target):
+    """Give a local image a second name."""
+    run(["docker", "tag", source, target], "docker tag", timeout=30)

@@ -4,12 +4,14 @@ from robot.api import logger
 from robot.utils import DotDict
 
 from ..broker.environment import Topology
+from ..broker.image_choice import choose_image
 from ..broker.node import NodeOptions
 from ..broker.own import MAX_BROKERS, MAX_CONTROLLERS, ClusterSpec, OwnCluster
 from ..choices import by_value
 from ..errors import KafkaPersistenceError
 from ..faults.kinds.disk import Disk, disk_choice
 from ..security.broker import SECURITY_CHOICES
+from ..upgrade.rolling import node_version
 from .context import LibraryContext
 from .one_line import keyword
 from .targets import node_for
@@ -21,7 +23,7 @@ class LifecycleKeywords:
     @keyword(tags=["lifecycle"])
     def start_kafka(self, brokers: int = 1, controllers: "int | None" = None, power_loss: bool = False,
                     security: str = "plaintext", clock_skew: bool = False, disk: str = "plain",
-                    **broker_config: str) -> str:
+                    version: "str | None" = None, **broker_config: str) -> str:
         """Starts Kafka (KRaft) in containers and returns the bootstrap address of its brokers.
 
         With one broker (the default) it is a single node that is broker and
@@ -64,6 +66,14 @@ class LifecycleKeywords:
         them; `Get Client Settings` gives them to yours. Traffic between nodes
         stays plaintext on the private network.
 
+        ``version`` is the Kafka release the nodes run: any
+        ``org.apache.kafka:kafka_2.13`` release from 3.7.0 on (default: the
+        library's, see README: Kafka versions). Our image of that version is
+        built on first use (about a minute, cached after; progress on the
+        console) and checked against this checkout's image files.
+        ``KAFKA_PERSISTENCE_VERSION`` sets it for a whole run; the ``image``
+        import argument and ``KAFKA_PERSISTENCE_IMAGE`` win over both.
+
         Calling it again while the cluster runs returns the same address and logs
         that it is reused, so a suite of many tests pays for one start. Asking
         for other settings then fails: `Stop Kafka` first. The cluster is removed
@@ -75,14 +85,20 @@ class LifecycleKeywords:
         | `Start Kafka`    security=sasl_ssl
         | `Start Kafka`    clock_skew=True    log.retention.check.interval.ms=1000
         | `Start Kafka`    brokers=3    disk=faulty
+        | `Start Kafka`    brokers=3    version=3.9.1
         """
         spec = _cluster_spec(brokers, controllers, power_loss, security, broker_config, clock_skew, disk)
         ctx = self.ctx
         if ctx.cluster is not None and ctx.cluster_spec is None:
             raise KafkaPersistenceError(f"The library is connected to {ctx.cluster.description}: call "
                                         f"'Disconnect Kafka' first to start a cluster of its own.")
+        image = choose_image(ctx.settings.image, version)
         if ctx.cluster is not None:
             down = ctx.cluster.why_down()
+            if down is None and spec == ctx.cluster_spec and version and ctx.cluster.image != image:
+                raise KafkaPersistenceError(
+                    f"Kafka is already running at {ctx.cluster.bootstrap} from {ctx.cluster.image}, not {image} "
+                    f"(version={version}): call 'Stop Kafka' first to start that version.")
             if down is None and spec == ctx.cluster_spec:
                 logger.info(f"Kafka is already running at {ctx.cluster.bootstrap} (started by '{ctx.cluster_owner}'); "
                             f"reusing it.")
@@ -93,7 +109,7 @@ class LifecycleKeywords:
                     f"not {_describe(spec)}: call 'Stop Kafka' first to start one with other settings.")
             logger.warn(f"Kafka is no longer running ({down}); starting a new cluster.")
             self._remove_cluster()
-        cluster = OwnCluster.start(ctx.settings.image, ctx.current_owner, spec, ctx.settings.start_timeout)
+        cluster = OwnCluster.start(image, ctx.current_owner, spec, ctx.settings.start_timeout)
         ctx.cluster, ctx.cluster_owner, ctx.cluster_spec = cluster, ctx.current_owner, spec
         for swept in cluster.swept:
             logger.warn(f"Removed {swept.describe()}: that run was killed before it could clean up.")
@@ -136,20 +152,30 @@ class LifecycleKeywords:
 
     @keyword(tags=["lifecycle"])
     def get_brokers(self) -> list:
-        """Returns every node: ``id``, ``roles``, ``address`` (brokers), ``state`` and ``container``.
+        """Returns every node: ``id``, ``roles``, ``address`` (brokers), ``state``, ``container``, ``image``,
+        ``version`` and ``metadata_version``.
 
         ``state`` is what Docker says now: ``running``, ``stopped`` (exited),
-        ``paused``, or ``removed``.
+        ``paused``, or ``removed``. ``version`` is the Kafka release line the
+        node says it runs (``4.1``): the highest ``metadata.version`` its
+        software supports, from its own ApiVersions answer, not the library's
+        bookkeeping (patch releases of a line answer alike);
+        ``metadata_version`` is the finalized level it applies. Both are
+        empty / 0 for a node that does not answer, and on clusters the
+        library did not start.
 
         | ${nodes} =    `Get Brokers`
         | Should Be Equal    ${nodes}[0][state]    running
+        | Should Be Equal    ${nodes}[0][version]    4.1
         """
         result = []
-        for node in self.ctx.require_cluster(alive=False).nodes.values():
+        cluster = self.ctx.require_cluster(alive=False)
+        for node in cluster.nodes.values():
             state = node.state()
             status = "stopped" if state.status in ("exited", "dead", "created") else state.status
+            release, level = node_version(cluster, node) if status == "running" else ("", 0)
             result.append(DotDict(id=node.node_id, roles=node.spec.roles, address=node.address, state=status,
-                                  container=node.name))
+                                  container=node.name, image=node.image, version=release, metadata_version=level))
         return sorted(result, key=lambda n: (n.roles == "controller", n.id))
 
     @keyword(tags=["lifecycle"])

@@ -44,19 +44,20 @@ class RecordingProducer:
 
     def __init__(self, connection: Connection, topic: str, history: SendHistory, size: int, keys: int,
                  partition: int | None, delivery_timeout: float, acks: Acks = Acks.ALL, idempotent: bool = True,
-                 max_block: "float | None" = None):
+                 max_block: "float | None" = None, extra: "dict | None" = None):
         self.topic, self.history, self.keys = topic, history, keys
         self._partition = -1 if partition is None else partition
         self._payload = payload_maker(history.run_id, size)  # fails now, with its message, if size is too small
         self._unacknowledged = acks is Acks.NONE
         self._max_block = delivery_timeout if max_block is None else max_block
         timeout_ms = max(int(delivery_timeout * 1000), 1000)
-        self._producer = confluent_kafka.Producer(connection.librdkafka({
+        self._config = connection.librdkafka({  # kept: a transactional producer may need a new client
             "acks": acks.text, "enable.idempotence": idempotent,
             "message.timeout.ms": timeout_ms, "request.timeout.ms": min(timeout_ms, 30000),
             "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 1000,
-            "queue.buffering.max.messages": 200_000, "log_level": 0, **BATCHING,
-        }))
+            "queue.buffering.max.messages": 200_000, "log_level": 0, **BATCHING, **(extra or {}),
+        })
+        self._producer = confluent_kafka.Producer(self._config)
         self._sends = 0
         try:  # connect before the first record, so that a produce rate does not count the bootstrap
             self._producer.list_topics(timeout=min(delivery_timeout, 30.0))

@@ -72,6 +72,7 @@ class SendHistory:
         self._ack_log = array("d")
         self._ack_log_sorted = True
         self.faults: list[Fault] = []
+        self.transactions = None  # a transactions.log.TransactionLog when a transactional producer writes it
 
     def now(self) -> float:
         """Seconds since the history started."""

@@ -67,7 +67,12 @@ def verdict_table(summary: str, passed: bool, rows: list[tuple[str, int, bool, s
 
 def verdict_html(verdict: Verdict, faults_figures: list[dict[str, Any]]) -> str:
     """Two small tables (read-back counts, fault figures) for ``logger.info(html=True)``."""
-    out = verdict_table(verdict.summary(), verdict.passed, _rows(verdict))
+    return "\n".join(verdict_table(verdict.summary(), verdict.passed, _rows(verdict)) + fault_table(faults_figures))
+
+
+def fault_table(faults_figures: list[dict[str, Any]]) -> list[str]:
+    """The fault figures' table (none without faults): shared by the plain and the transactional verdict."""
+    out: list[str] = []
     if faults_figures:
         heads = ["fault", "down at", "up at", "downtime", "first ack after down",
                  "first ack after up", "longest ack gap", "acks/s", "ack latency p50 / p99"]
@@ -85,7 +90,7 @@ def verdict_html(verdict: Verdict, faults_figures: list[dict[str, Any]]) -> str:
                      f'{row["latency_p50"] * 1000:.0f} / {row["latency_p99"] * 1000:.0f} ms']
             out.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>")
         out.append("</table>")
-    return "\n".join(out)
+    return out
 
 
 def _thin(xs: Any, ys: Any, limit: int = 4000) -> tuple[list[Any], list[Any]]:
@@ -98,9 +103,13 @@ def _thin(xs: Any, ys: Any, limit: int = 4000) -> tuple[list[Any], list[Any]]:
     return x, y
 
 
-def timeline_png(history: SendHistory, verdict: Verdict, path: str | None = None) -> bytes:
+def timeline_png(history: SendHistory, verdict: Any, path: str | None = None,
+                 rows: "list[tuple[str, int, bool, str]] | None" = None,
+                 marks: "list[tuple[list[float], str, str, str, float]]" = ()) -> bytes:
     """Acknowledged writes over time with faults marked, next to the read-back bars.
 
+    ``rows`` replace the plain verdict's bars (the transactional verdict has its own);
+    ``marks`` add rugs of (times, marker, colour, name, height): e.g. commits and aborts.
     Returns the PNG bytes and also writes them to ``path`` when given.
     """
     from matplotlib.figure import Figure
@@ -128,6 +137,11 @@ def timeline_png(history: SendHistory, verdict: Verdict, path: str | None = None
                   ha="left", fontsize=8, fontweight="bold", transform=left.get_xaxis_transform())
     # Failed / unknown sends as rugs just above the x axis, one band each, so
     # neither hides the other nor the curve.
+    for times, marker, colour, name, band in marks:
+        if times:
+            shown, _ = _thin(sorted(times), sorted(times), 500)
+            left.scatter(shown, [band] * len(shown), marker=marker, s=18, zorder=3, color=colour,
+                         transform=left.get_xaxis_transform(), label=f"{name} ({len(times)})")
     for outcome, marker, colour, name, band in ((FAILED, "x", _RED, "failed send", 0.03),
                                                 (UNKNOWN, "o", _ORANGE, "unknown outcome", 0.08)):
         sent = history.send_times(outcome)
@@ -148,7 +162,7 @@ def timeline_png(history: SendHistory, verdict: Verdict, path: str | None = None
     left.grid(alpha=0.3)
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8)
 
-    rows = list(reversed(_rows(verdict)))
+    rows = list(reversed(_rows(verdict) if rows is None else rows))
     labels = [r[0] for r in rows]
     counts = [r[1] for r in rows]
     colours = [_RED if r[2] else (_GREEN if r[0].startswith(("acknowledged", "read")) else _GREY)

@@ -14,6 +14,7 @@ import enum
 import io
 import os
 import tarfile
+import tempfile
 import time
 
 import docker
@@ -27,6 +28,7 @@ from .environment import CLIENT_PORT, NodeSpec
 
 JAVA_PID_FILE = "/run/kafka-broker.pid"  # written by the image's entrypoint in power-loss mode
 METADATA_DIR = "/var/lib/kafka/metadata"  # with disk=: KRaft's metadata log, on the container's own disk
+DATA_ROOT = "/var/lib/kafka"  # every directory of a node's data: data, backing (power loss), metadata (disk=)
 STOP_WAIT_MARGIN_SECONDS = 30
 FREEZE_ATTEMPTS = 5
 FREEZE_RETRY_SECONDS = 0.5
@@ -115,6 +117,7 @@ class Node:
         self.options = options
         self.expected = NodeState.RUNNING  # what the library last did to it
         self.cut = False  # Isolate Broker's rules in its namespace, until Heal Network
+        self.created_with: tuple = ()  # (environment, network, labels) of create(), for recreate()
 
     @property
     def node_id(self) -> int:
@@ -154,7 +157,38 @@ class Node:
         except BaseException:
             remove_by_name(client, spec.hostname)
             raise
-        return cls(client, spec, container, image, client_port, options)
+        node = cls(client, spec, container, image, client_port, options)
+        node.created_with = (environment, network, labels)  # what recreate() needs to make it again
+        return node
+
+    def recreate(self, image: str) -> "Node":
+        """This stopped node made anew from ``image`` (a rolling upgrade): same name, host name, port,
+        environment and labels, not started yet. This container is renamed aside first (``<name>-replaced``);
+        the caller copies the data over, then removes it, or gives the name back with :meth:`restore_name`."""
+        self._container.rename(f"{self.name}-replaced")
+        self._container.reload()
+        environment, network, labels = self.created_with
+        return Node.create(self._client, image, self.spec, environment, network, labels, self.client_port,
+                           self.options)
+
+    def restore_name(self) -> None:
+        """Undo :meth:`recreate`'s rename (the new container must be gone)."""
+        self._container.rename(self.spec.hostname)
+        self._container.reload()
+
+    def copy_data_to(self, other: "Node") -> int:
+        """Copy ``/var/lib/kafka`` (log and metadata directories, volatilefs's backing directory) of this stopped
+        container into ``other``, owners and modes kept; return the bytes copied. Spooled through an unlinked
+        temporary file: nothing is left behind, however the process ends."""
+        stream, _ = self._container.get_archive(DATA_ROOT)
+        with tempfile.TemporaryFile() as spool:
+            for chunk in stream:
+                spool.write(chunk)
+            size = spool.tell()
+            spool.seek(0)
+            if not other._container.put_archive(os.path.dirname(DATA_ROOT), spool):
+                raise KafkaPersistenceError(f"Docker could not copy the data of {self.name} into {other.name}.")
+        return size
 
     def start(self) -> None:
         """Start the container; PortTaken when its host port is held by someone else."""

@@ -25,7 +25,7 @@ from . import engine
 from .cluster import Cluster
 from .environment import NodeSpec, Topology, new_cluster_id, node_properties, to_environment
 from .labels import LABEL_CLUSTER, Swept, labels_for, sweep_orphans
-from .node import Node, NodeOptions, PortTaken
+from .node import Node, NodeOptions, PortTaken, StopMode
 from .ports import free_loopback_port
 
 PORT_ATTEMPTS = 5
@@ -174,6 +174,54 @@ class OwnCluster(Cluster):
                 node = self._create_node(node.spec, port)
         raise KafkaPersistenceError(f"No free loopback port for {node.name} after {PORT_ATTEMPTS} attempts; "
                                     f"free some ports and retry.")
+
+    # -- rolling upgrades -------------------------------------------------------------
+
+    def replace(self, node_ids: list[int], image: str, timeout: float, stop_timeout: float) -> dict[int, int]:
+        """Stop the nodes gracefully, make each anew from ``image`` with its data (same name, address,
+        environment, labels), start them and wait until the cluster serves; return the bytes of data copied.
+
+        If the new containers do not serve, the old ones (renamed aside, data untouched) are put back
+        and started, and the error says so."""
+        old = {i: self.nodes[i] for i in node_ids}
+        with self._acting_on(node_ids):
+            self._each(list(old.values()), lambda node: node.stop(StopMode.GRACEFUL, stop_timeout))
+            wall_clock = time.time()
+            copied = self._each(list(old.values()), lambda node: self._recreate(node, image))
+            self._each([self.nodes[i] for i in node_ids], self._start_again)
+        try:
+            self.wait_ready(timeout, f"upgrade of node {', '.join(map(str, node_ids))} to {image}", node_ids,
+                            wall_clock)
+        except KafkaPersistenceError as error:
+            raise KafkaPersistenceError(f"{error} {self._put_back(old, timeout)}") from None
+        for node in old.values():
+            node.remove()
+        return copied
+
+    def _recreate(self, node: Node, image: str) -> int:
+        new = node.recreate(image)
+        try:
+            copied = node.copy_data_to(new)
+        except BaseException:
+            new.remove()
+            node.restore_name()
+            raise
+        self.nodes[node.node_id] = new
+        return copied
+
+    def _put_back(self, old: dict[int, Node], timeout: float) -> str:
+        """Give the nodes their old containers back after a failed replacement; say what came of it."""
+        try:
+            for node_id, node in old.items():
+                self.nodes[node_id].remove()
+                node.restore_name()
+                self.nodes[node_id] = node
+            with self._acting_on(list(old)):
+                self._each(list(old.values()), self._start_again)
+            self.wait_ready(timeout, "putting the old containers back", list(old), time.time())
+        except KafkaPersistenceError as error:
+            return f"Putting the old containers back failed too: {str(error)[:300]}"
+        return f"The old containers ({old[next(iter(old))].image}) run again, with their data."
 
     def remove(self) -> list[str]:
         """Remove every container and the network; return what could not be removed (normally nothing)."""

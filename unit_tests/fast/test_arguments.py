@@ -38,7 +38,8 @@ class BeforeStartKafkaTest(unittest.TestCase):
         "Stop Random Faults": "names the random faults that were never started",
     }
     # a value for each required argument
-    MINIMAL = {"topic": "t", "name": "t", "value": "v", "count": 10, "by": "+1d", "group": "g"}
+    MINIMAL = {"topic": "t", "name": "t", "value": "v", "count": 10, "by": "+1d", "group": "g", "version": "4.4.0",
+               "source": "s", "target": "t"}
 
     def test_each_keyword_before_start(self):
         """Built from the library's own documentation, so a new keyword cannot be left out."""

@@ -29,7 +29,7 @@ class FaultKindsTest(unittest.TestCase):
 
     def test_the_registry_finds_every_kind(self):
         self.assertEqual(list(KINDS), ["kill", "graceful", "pause", "power-loss", "isolate", "slow", "clock",
-                                       "disk-full", "disk-error", "disk-slow"])
+                                       "disk-full", "disk-error", "disk-slow", "upgrade"])
 
     def test_each_kind_has_keywords_that_document_it(self):
         for fault in KINDS.values():
@@ -64,7 +64,8 @@ class FaultKindsTest(unittest.TestCase):
         self.assertEqual(Need.NOTHING.why_not(Plain()), "")
         self.assertEqual(kind("Power_Loss").name, "power-loss")
         with self.assertRaisesRegex(Exception, r"^Invalid fault kind 'flood': use one of kill, graceful, pause, "
-                                               r"power-loss, isolate, slow, clock, disk-full, disk-error, disk-slow\.$"):
+                                               r"power-loss, isolate, slow, clock, disk-full, disk-error, disk-slow, "
+                                               r"upgrade\.$"):
             kind("flood")
 
 

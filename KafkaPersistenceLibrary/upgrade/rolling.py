@@ -1,0 +1,144 @@
+"""What a rolling upgrade asks of the cluster: each node's features, the target's levels, replicas in sync,
+and whether every partition kept a leader while nodes were replaced."""
+
+import threading
+import time
+
+from docker.errors import APIError, ImageNotFound
+from kafka.errors import KafkaError
+
+from ..broker import engine
+from ..broker.environment import CONTROLLER_PORT, INTERNAL_PORT
+from ..broker.labels import labels_for
+from ..clients.admin import with_admin
+from ..errors import KafkaPersistenceError
+from .features import NodeFeatures, node_features, parse_mapping
+
+ASK_SECONDS = 5.0
+POLL_SECONDS = 0.25
+LEADER_POLL_SECONDS = 0.5
+# StorageTool's version-mapping prints the feature levels a release gives a new cluster (KIP-1022, 3.9 on).
+MAPPING_COMMAND = ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", "/opt/kafka/libs/*",
+                   "kafka.tools.StorageTool", "version-mapping"]
+
+
+def features_of(cluster, node, timeout: float = ASK_SECONDS) -> NodeFeatures:
+    """What ``node`` answers about itself, on its plaintext listener on the private network."""
+    port = INTERNAL_PORT if node.spec.is_broker else CONTROLLER_PORT
+    return node_features(node.ip_address(cluster.network_name), port, timeout)
+
+
+def node_version(cluster, node) -> tuple[str, int]:
+    """(release line, finalized metadata.version) as ``node`` answers, or ("", 0) when it cannot be asked."""
+    if cluster.network_name is None:
+        return "", 0
+    try:
+        features = features_of(cluster, node, timeout=2.0)
+    except OSError:
+        return "", 0
+    return features.release, features.metadata_version
+
+
+def wait_for_features(cluster, wanted, timeout: float, what: str) -> dict[int, NodeFeatures]:
+    """Ask every node until ``wanted(features)`` holds for each; one line naming the nodes that do not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answers, behind = {}, []
+        for node_id, node in sorted(cluster.nodes.items()):
+            try:
+                answers[node_id] = features_of(cluster, node)
+            except OSError as error:
+                behind.append(f"node {node_id} did not answer ({error})")
+                continue
+            if not wanted(answers[node_id]):
+                behind.append(f"node {node_id} reports {describe(answers[node_id])}")
+        if not behind:
+            return answers
+        if time.monotonic() >= deadline:
+            raise KafkaPersistenceError(f"{what} not reported by every node after {timeout:g} s: "
+                                        + "; ".join(behind) + ".")
+        time.sleep(POLL_SECONDS)
+
+
+def describe(features: NodeFeatures) -> str:
+    finalized = ", ".join(f"{name}={level}" for name, level in sorted(features.finalized.items()))
+    return (f"Kafka {features.release} (metadata.version up to {features.highest_metadata_version}), "
+            f"finalized {finalized or 'none'}")
+
+
+def target_levels(image: str, owner: str) -> tuple[dict[str, int], str]:
+    """The feature levels a new cluster of ``image``'s release gets, and StorageTool's text, from a throw-away
+    container (labelled as ours, so a killed run's sweep removes it)."""
+    client = engine.connect()
+    try:
+        output = client.containers.run(image, MAPPING_COMMAND, entrypoint=[], remove=True, labels=labels_for(owner),
+                                       stdout=True, stderr=False)
+    except ImageNotFound:
+        raise KafkaPersistenceError(f"Image '{image}' is not on this Docker engine: build it first.") from None
+    except APIError as error:
+        raise KafkaPersistenceError(f"Could not read the feature levels of {image}: "
+                                    f"{engine.first_line(error)}") from None
+    except Exception as error:  # noqa: BLE001 - docker-py's ContainerError: the tool failed in the container
+        raise KafkaPersistenceError(f"{image} cannot say its feature levels (StorageTool version-mapping, "
+                                    f"Kafka 3.9 on): {engine.first_line(error)}") from None
+    finally:
+        client.close()
+    text = output.decode("utf-8", "replace")
+    levels = parse_mapping(text)
+    if "metadata.version" not in levels:
+        raise KafkaPersistenceError(f"{image} printed no metadata.version level: {text.strip()[:200]}")
+    return levels, text
+
+
+def wait_in_sync(cluster, timeout: float) -> None:
+    """Until every partition of every topic, internal ones too, has its whole replica set in sync."""
+    deadline = time.monotonic() + timeout
+    behind: list[str] = []
+    while True:
+        try:
+            topics = with_admin(cluster.connection, min(10.0, max(0.5, deadline - time.monotonic())),
+                                lambda admin: admin.describe_topics())
+            behind = [f"{t['name']}-{p['partition_index']} (replicas {p['replica_nodes']}, ISR {p['isr_nodes']})"
+                      for t in topics if t.get("error_code", 0) == 0 for p in t["partitions"]
+                      if set(p["isr_nodes"]) != set(p["replica_nodes"]) or p["leader_id"] < 0]
+        except KafkaError as error:
+            behind = [f"no answer ({type(error).__name__})"]
+        if not behind:
+            return
+        if time.monotonic() >= deadline:
+            raise KafkaPersistenceError(f"Replicas not in sync {timeout:g} s after the node came back: "
+                                        + "; ".join(behind[:5]) + ".")
+        time.sleep(POLL_SECONDS)
+
+
+class LeaderWatch:
+    """Samples every partition's leader in a thread while nodes are replaced: a partition without one is
+    the availability an upgrade must not cost (with enough replicas, a graceful stop moves leaders first)."""
+
+    def __init__(self, cluster):
+        self._cluster = cluster
+        self._stop = threading.Event()
+        self.samples = 0
+        self.leaderless: dict[str, float] = {}  # partition -> seconds seen without a leader (sample spacing)
+        self._thread = threading.Thread(target=self._run, name="kpl-leader-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(LEADER_POLL_SECONDS):
+            try:
+                topics = with_admin(self._cluster.connection, 2.0, lambda admin: admin.describe_topics())
+            except (KafkaError, OSError):
+                continue  # no broker answered this sample; the next one asks again
+            now = time.monotonic()
+            self.samples += 1
+            for topic in topics:
+                for p in topic.get("partitions", []) if topic.get("error_code", 0) == 0 else []:
+                    if p["leader_id"] < 0:
+                        key = f"{topic['name']}-{p['partition_index']}"
+                        self.leaderless[key] = self.leaderless.get(key, 0.0) + (now - last)
+            last = now
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -14,6 +14,7 @@ from .keywords.faults import FaultKeywords
 from .keywords.lifecycle import LifecycleKeywords
 from .keywords.messages import MessageKeywords
 from .keywords.random_faults import RandomFaultKeywords
+from .keywords.upgrade import UpgradeKeywords
 from .keywords.verification import VerificationKeywords
 from .listener import CleanupListener
 from .timeouts import to_seconds
@@ -23,7 +24,7 @@ from .versions import KAFKA_VERSION, LIBRARY_VERSION
 @library(scope="GLOBAL", version=LIBRARY_VERSION, doc_format="ROBOT")
 class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywords, DiskFaultKeywords, RandomFaultKeywords,
                               ClusterStateKeywords, MessageKeywords, VerificationKeywords, ConsumerKeywords,
-                              ConsumerVerdictKeywords, CleanupListener):
+                              ConsumerVerdictKeywords, UpgradeKeywords, CleanupListener):
     __doc__ = f"""Proves that Kafka keeps your messages when brokers fail.
 
     Behind each keyword stands real Apache Kafka ({KAFKA_VERSION}, KRaft) in real

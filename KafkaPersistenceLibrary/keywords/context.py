@@ -47,6 +47,7 @@ class LibraryContext:
         self.random_faults: "RandomFaults | None" = None  # Start Random Faults' schedule, until it is stopped
         self.consumer_groups: dict[str, ConsumerGroup] = {}  # group name -> our member processes (and their logs)
         self.watched_groups: dict[str, CommittedOffsetWatcher] = {}  # an application's group -> its offsets' watcher
+        self.upgrade_target = None  # Upgrade Kafka's target (keywords/upgrade.py), until finalized or the cluster goes
         self.seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(1, 10**6)
         self.random = random.Random(self.seed)
 
@@ -123,4 +124,5 @@ class LibraryContext:
             self.cluster = None
             self.cluster_owner = ""
             self.cluster_spec = None
+        self.upgrade_target = None
         return problems

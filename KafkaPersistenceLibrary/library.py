@@ -9,6 +9,7 @@ from .keywords.connection import ConnectionKeywords
 from .keywords.consumer_verdict import ConsumerVerdictKeywords
 from .keywords.consumers import ConsumerKeywords
 from .keywords.context import LibraryContext, Settings
+from .keywords.copier import CopierKeywords
 from .keywords.disk_faults import DiskFaultKeywords
 from .keywords.faults import FaultKeywords
 from .keywords.lifecycle import LifecycleKeywords
@@ -24,7 +25,7 @@ from .versions import KAFKA_VERSION, LIBRARY_VERSION
 @library(scope="GLOBAL", version=LIBRARY_VERSION, doc_format="ROBOT")
 class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywords, DiskFaultKeywords, RandomFaultKeywords,
                               ClusterStateKeywords, MessageKeywords, VerificationKeywords, ConsumerKeywords,
-                              ConsumerVerdictKeywords, UpgradeKeywords, CleanupListener):
+                              ConsumerVerdictKeywords, CopierKeywords, UpgradeKeywords, CleanupListener):
     __doc__ = f"""Proves that Kafka keeps your messages when brokers fail.
 
     Behind each keyword stands real Apache Kafka ({KAFKA_VERSION}, KRaft) in real

@@ -25,6 +25,17 @@ Every event has ``t`` (time), ``kind``, ``member`` (1..n) and ``incarnation``
 - ``stopped``:    ``how`` (graceful: closed, committed, left the group)
 - ``killed``:     written by the parent after SIGKILL; ``how`` "kill"
 
+A copier member (``transactions/copier_member.py``) writes the same log, with
+``batch`` (its batch number) on ``delivered``, ``committing`` and ``committed``,
+and these kinds of its own:
+
+- ``began``:      ``batch``: a transaction was begun for the batch (exactly-once)
+- ``produced``:   ``batch``, ``records`` (how many copies were sent), ``failed``
+  (deliveries that failed; at-least-once flushes before it writes this)
+- ``holding``:    ``batch``: produced, not yet committed, and asked to wait there
+  (`Restart Copier    when=before-commit`)
+- ``aborted``:    ``batch``, ``error`` ("" when the abort went through), ``why``
+
 Offsets in ``committing``/``committed`` are Kafka's: the offset of the next
 record to read, one past the last processed.
 """
@@ -41,7 +52,9 @@ STARTED, ASSIGNED, REVOKED = "started", "assigned", "revoked"
 DELIVERED, PROCESSED = "delivered", "processed"
 COMMITTING, COMMITTED = "committing", "committed"
 STOPPED, KILLED = "stopped", "killed"
-KINDS = (STARTED, ASSIGNED, REVOKED, DELIVERED, PROCESSED, COMMITTING, COMMITTED, STOPPED, KILLED)
+BEGAN, PRODUCED, HOLDING, ABORTED = "began", "produced", "holding", "aborted"  # a copier's transactions
+KINDS = (STARTED, ASSIGNED, REVOKED, DELIVERED, PROCESSED, COMMITTING, COMMITTED, STOPPED, KILLED,
+         BEGAN, PRODUCED, HOLDING, ABORTED)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -126,6 +126,8 @@ class MemberProcess:
 class ConsumerGroup:
     """The member processes of ``group`` reading ``topic``, and the watcher of its committed offsets."""
 
+    DIRECTORY_PREFIX = DIRECTORY_PREFIX  # where its logs go (a copier's have their own)
+
     def __init__(self, connection: Connection, group: str, topic: str, options: GroupOptions,
                  rng: "random.Random | None" = None):
         if options.members < 1:
@@ -135,7 +137,7 @@ class ConsumerGroup:
         self.topic = topic
         self.options = options
         self.random = rng or random.Random()
-        self.directory = tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{os.getpid()}-{_me_started()}-")
+        self.directory = tempfile.mkdtemp(prefix=f"{self.DIRECTORY_PREFIX}{os.getpid()}-{_me_started()}-")
         self.processes: dict[int, MemberProcess] = {}  # member -> its latest incarnation
         self.incarnations: dict[int, list[MemberProcess]] = {}
         self.watcher = ConsumerCommittedWatcher(connection, group, topic)
@@ -405,27 +407,31 @@ def _last_line(path: str) -> str:
 # -- what a killed run left ----------------------------------------------------------
 
 
-def sweep_orphans() -> list[str]:
-    """Kill member processes and remove group directories whose owner process is gone; say what went."""
+def sweep_orphans(marker: str = member_program.MARKER, prefix: str = DIRECTORY_PREFIX,
+                  what: str = "consumer") -> list[str]:
+    """Kill member processes and remove group directories whose owner process is gone; say what went.
+
+    ``marker`` and ``prefix`` name the program and the log directories (a copier's members are swept alike).
+    """
     swept = []
-    for pid, owner, started in _member_processes():
+    for pid, owner, started in _member_processes(marker):
         if process_start(owner) != started:
             try:
                 os.kill(pid, signal.SIGKILL)
-                swept.append(f"consumer member process {pid} (left by pid {owner})")
+                swept.append(f"{what} member process {pid} (left by pid {owner})")
             except ProcessLookupError:
                 pass  # gone by itself meanwhile
     root = tempfile.gettempdir()
     for name in os.listdir(root):
-        parts = name[len(DIRECTORY_PREFIX):].split("-") if name.startswith(DIRECTORY_PREFIX) else []
+        parts = name[len(prefix):].split("-") if name.startswith(prefix) else []
         if len(parts) >= 2 and parts[0].isdigit() and process_start(int(parts[0])) != parts[1]:
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
-            swept.append(f"consumer logs {name} (left by pid {parts[0]})")
+            swept.append(f"{what} logs {name} (left by pid {parts[0]})")
     return swept
 
 
-def _member_processes() -> "list[tuple[int, int, str]]":
-    """(pid, owner pid, owner start time) of every member process on this host."""
+def _member_processes(marker: str = member_program.MARKER) -> "list[tuple[int, int, str]]":
+    """(pid, owner pid, owner start time) of every process of ``marker``'s program on this host."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -435,7 +441,7 @@ def _member_processes() -> "list[tuple[int, int, str]]":
                 argv = f.read().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if member_program.MARKER not in argv or "--owner-pid" not in argv:
+        if marker not in argv or "--owner-pid" not in argv:
             continue
         try:
             owner = int(argv[argv.index("--owner-pid") + 1])

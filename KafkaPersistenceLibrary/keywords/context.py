@@ -18,6 +18,7 @@ from ..consumers.watch import CommittedOffsetWatcher
 from ..durability.run import OpenFaults, Run
 from ..errors import KafkaPersistenceError
 from ..faults.random_faults import RandomFaults
+from ..transactions.copier import Copier
 
 NOT_STARTED = "No Kafka broker is running: call 'Start Kafka' first (e.g. in Suite Setup)."
 LOG_LINES_WHEN_GONE = 50
@@ -48,6 +49,7 @@ class LibraryContext:
         self.consumer_groups: dict[str, ConsumerGroup] = {}  # group name -> our member processes (and their logs)
         self.watched_groups: dict[str, CommittedOffsetWatcher] = {}  # an application's group -> its offsets' watcher
         self.upgrade_target = None  # Upgrade Kafka's target (keywords/upgrade.py), until finalized or the cluster goes
+        self.copiers: dict[str, Copier] = {}  # a copier's group -> its member processes (and their logs)
         self.seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(1, 10**6)
         self.random = random.Random(self.seed)
 
@@ -101,6 +103,13 @@ class LibraryContext:
             group.close()
         self.consumer_groups = {}
 
+    def forget_copiers(self) -> None:
+        """Kill every copier member process and remove their logs (the cluster they copy in is going)."""
+        for copier in self.copiers.values():
+            copier.stop(StopMode.KILL)
+            copier.close()
+        self.copiers = {}
+
     def forget_cluster(self) -> list[str]:
         """Remove the cluster and drop the clients and histories that belonged to it.
 
@@ -110,6 +119,7 @@ class LibraryContext:
             self.random_faults.stop(timeout=5)  # the cluster goes next: nothing is left to undo
             self.random_faults = None
         self.forget_consumer_groups()
+        self.forget_copiers()
         for watcher in self.watched_groups.values():
             watcher.stop()
         self.watched_groups = {}

@@ -191,11 +191,21 @@ def judge(history: SendHistory, source: str, target: str, records: Iterable[tupl
           expected: "Iterable[int] | None" = None) -> CopyVerdict:
     """Judge the target's ``records`` ((value, headers) as a read_committed reader saw them).
 
-    ``expected`` are the source seqs that must be copied (default: every acknowledged send);
-    a transactional source leaves out its aborted transactions' records.
+    ``expected`` are the source seqs that must be copied (default: every acknowledged send; of a
+    transactional source, those of its committed transactions). A copy of a source record whose
+    transaction the producer aborted is an aborted read too: the copier reads at read_committed.
     """
     verdict = CopyVerdict(source, target, exactly_once, transactional)
-    wanted = set(expected) if expected is not None else set(history.seqs(ACKED))
+    source_log = getattr(history, "transactions", None)  # a transactional producer's TransactionLog
+
+    def source_outcome(seq: int) -> "Outcome | None":
+        txn = source_log.of(seq) if source_log is not None else None
+        return None if txn is None else txn.outcome
+
+    if expected is not None:
+        wanted = set(expected)
+    else:
+        wanted = {seq for seq in history.seqs(ACKED) if source_outcome(seq) in (None, Outcome.COMMITTED)}
     verdict.acknowledged = len(wanted)
     found = batches(events, transactional)
     copies: Counter[int] = Counter()
@@ -211,6 +221,13 @@ def judge(history: SendHistory, source: str, target: str, records: Iterable[tupl
         key = (headers.get(COPY_HEADER) or b"").decode(errors="replace")
         if len(copied_by[seq]) < 3:
             copied_by[seq].append(key)
+        outcome = source_outcome(seq)
+        if outcome is Outcome.ABORTED:
+            verdict.aborted_reads += 1
+            if len(verdict.aborted_read_examples) < EXAMPLES:
+                verdict.aborted_read_examples.append(f"seq {seq}, of a transaction the source's producer aborted")
+        elif seq not in wanted and outcome is None:
+            verdict.not_acknowledged_copied += 1
         batch = found.get(key)
         if batch is None:
             verdict.unknown_batch += 1
@@ -220,8 +237,6 @@ def judge(history: SendHistory, source: str, target: str, records: Iterable[tupl
             verdict.aborted_reads += 1
             if len(verdict.aborted_read_examples) < EXAMPLES:
                 verdict.aborted_read_examples.append(f"seq {seq} from {batch.name}, aborted ({batch.why})")
-        if seq not in wanted:
-            verdict.not_acknowledged_copied += 1
     for seq in sorted(wanted):
         count = copies.get(seq, 0)
         if count == 0:

@@ -18,6 +18,7 @@ from KafkaPersistenceLibrary.durability.payload import make_payload
 from KafkaPersistenceLibrary.transactions.copier import CopyMode, KillMoment, parse_mode, parse_moment
 from KafkaPersistenceLibrary.transactions.copy_report import timeline_png, verdict_html
 from KafkaPersistenceLibrary.transactions.copy_verdict import batches, judge
+from KafkaPersistenceLibrary.transactions.log import TransactionLog
 from KafkaPersistenceLibrary.transactions.outcome import Outcome
 
 
@@ -26,6 +27,9 @@ class StandIn:
 
     def down_node(self):
         return None
+
+    def remove(self):
+        return []
 
 
 class CopierArgumentTest(unittest.TestCase):
@@ -158,6 +162,21 @@ class CopyVerdictTest(unittest.TestCase):
         verdict = judge(h, "a", "b", records, events, transactional=True, exactly_once=False)
         self.assertEqual((verdict.foreign, verdict.not_acknowledged_copied, verdict.unknown_batch), (1, 1, 1))
         self.assertTrue(verdict.passed, verdict.summary())
+
+    def test_a_transactional_source_expects_its_committed_records_and_refuses_its_aborted_ones(self):
+        h = history(4)
+        h.transactions = TransactionLog("tx", 2, 0.5)
+        h.transactions.begin(0, 0.0)
+        h.transactions.end(2, Outcome.COMMITTED, 0.1)
+        h.transactions.begin(2, 0.2)
+        h.transactions.end(4, Outcome.ABORTED, 0.3)
+        events = a_batch(1, 1, [0, 1])
+        verdict = judge(h, "a", "b", [copy(0, "1.1.1"), copy(1, "1.1.1")], events, transactional=True)
+        self.assertTrue(verdict.passed, verdict.summary())
+        self.assertEqual((verdict.acknowledged, verdict.copied), (2, 2))
+        leaked = judge(h, "a", "b", [copy(s, "1.1.1") for s in range(3)], a_batch(1, 1, [0, 1, 2]), transactional=True)
+        self.assertEqual(leaked.aborted_reads, 1)
+        self.assertIn("seq 2, of a transaction the source's producer aborted", leaked.summary())
 
     def test_nothing_acknowledged_has_nothing_to_judge(self):
         verdict = judge(history(0), "a", "b", [], [], transactional=True)

@@ -210,7 +210,7 @@ def build_jars(options, version=KAFKA_VERSION):
             run(cmd, "mvn", timeout=1200, cwd=workdir)
         except ImageError as error:
             shutil.rmtree(partial, ignore_errors=True)
-            raise maven_error(version, str(error), options) from None
+            raise maven_error(version, error.output or str(error), options) from None
     if not any(partial.glob(f"kafka_2.13-{version}.jar")):
         shutil.rmtree(partial, ignore_errors=True)
         raise ImageError(f"mvn failed: kafka_2.13-{version}.jar was not resolved")
@@ -219,13 +219,15 @@ def build_jars(options, version=KAFKA_VERSION):
     return "built"
 
 
-def maven_error(version, detail, options):
+def maven_error(version, output, options):
     """One line for a release Maven could not serve: which repository it asked, and the way out."""
-    missing = re.search(r"[Cc]ould not (?:find|transfer) artifact org\.apache\.kafka:kafka_2\.13\S* "
-                        r"(?:from/to|in) (\S+) \(([^)]+)\)", detail)
+    artifact = re.escape(f"org.apache.kafka:kafka_2.13:jar:{version}")
+    missing = (re.search(rf"[Cc]ould not (?:find|transfer) artifact {artifact} (?:from/to|in) \S+ \(([^)]+)\)",
+                         output)
+               or re.search(rf"{artifact} was not found in (\S+)", output))
     if not missing:
-        return ImageError(f"mvn could not resolve the jars of Kafka {version}: {detail}")
-    repository = f"{missing.group(1)} ({missing.group(2)})"
+        return ImageError(f"mvn could not resolve the jars of Kafka {version}: {last_lines(output)}")
+    repository = missing.group(1)
     settings = f" (settings: {options.maven_settings})" if options.maven_settings else ""
     return ImageError(f"Maven could not serve org.apache.kafka:kafka_2.13:{version} from {repository}{settings}: "
                       f"check that {version} is a Kafka release, or give a settings.xml that names a repository "

@@ -15,9 +15,10 @@ class ImageError(Exception):
     1 means a build step ran and failed.
     """
 
-    def __init__(self, message, exit_code=1):
+    def __init__(self, message, exit_code=1, output=""):
         super().__init__(message)
         self.exit_code = exit_code
+        self.output = output  # the whole output of the tool that failed, for callers that parse it
 
 
 def require(program, hint):
@@ -41,7 +42,8 @@ def run(cmd, what, timeout, **kwargs):
     except subprocess.TimeoutExpired:
         raise ImageError(f"{what} timed out after {timeout} s") from None
     if result.returncode != 0:
-        raise ImageError(f"{what} failed: {last_lines(result.stderr + result.stdout)}")
+        raise ImageError(f"{what} failed: {last_lines(result.stderr + result.stdout)}",
+                         output=result.stderr + result.stdout)
     return result.stdout
 
 

@@ -15,7 +15,7 @@ from ..errors import KafkaPersistenceError
 from ..faults.kinds.upgrade import UPGRADE
 from ..faults.selection import parse
 from ..timeouts import to_seconds
-from ..upgrade.features import METADATA_VERSION, NOT_FINALIZED, mapping_release, parse_version, release_of
+from ..upgrade.features import METADATA_VERSION, NOT_FINALIZED, parse_version, release_of
 from ..upgrade.rolling import LeaderWatch, describe, features_of, target_levels, wait_for_features, wait_in_sync
 from .context import LibraryContext
 from .one_line import keyword
@@ -159,8 +159,8 @@ class UpgradeKeywords:
         self.ctx.require_no_random_faults(name)
         _require_no_faults(cluster, name)
         image = image or _image_for(version)
-        levels, text = target_levels(image, self.ctx.current_owner)
-        target = Target(str(version).strip(), image, levels, mapping_release(text) or version)
+        levels, release = target_levels(image, self.ctx.current_owner, version)
+        target = Target(str(version).strip(), image, levels, release)
         answers = {i: features_of(cluster, node) for i, node in sorted(cluster.nodes.items())}
         _require_direction(target, answers, upgrade)
         order = self._order(cluster, broker, upgrade)

@@ -4,7 +4,7 @@ and whether every partition kept a leader while nodes were replaced."""
 import threading
 import time
 
-from docker.errors import APIError, ImageNotFound
+from docker.errors import APIError, ContainerError, ImageNotFound
 from kafka.errors import KafkaError
 
 from ..broker import engine
@@ -12,7 +12,15 @@ from ..broker.environment import CONTROLLER_PORT, INTERNAL_PORT
 from ..broker.labels import labels_for
 from ..clients.admin import with_admin
 from ..errors import KafkaPersistenceError
-from .features import NodeFeatures, node_features, parse_mapping
+from .features import (
+    METADATA_VERSION,
+    RELEASE_LEVELS,
+    NodeFeatures,
+    mapping_release,
+    node_features,
+    parse_mapping,
+    release_line,
+)
 
 ASK_SECONDS = 5.0
 POLL_SECONDS = 0.25
@@ -66,28 +74,33 @@ def describe(features: NodeFeatures) -> str:
             f"finalized {finalized or 'none'}")
 
 
-def target_levels(image: str, owner: str) -> tuple[dict[str, int], str]:
-    """The feature levels a new cluster of ``image``'s release gets, and StorageTool's text, from a throw-away
-    container (labelled as ours, so a killed run's sweep removes it)."""
+def target_levels(image: str, owner: str, version: str) -> tuple[dict[str, int], str]:
+    """The feature levels a new cluster of ``image``'s release gets, and the release line, from StorageTool in a
+    throw-away container (labelled as ours, so a killed run's sweep removes it). Releases before 3.9 have no
+    ``version-mapping``: their metadata.version comes from RELEASE_LEVELS (they finalize nothing else)."""
     client = engine.connect()
     try:
         output = client.containers.run(image, MAPPING_COMMAND, entrypoint=[], remove=True, labels=labels_for(owner),
                                        stdout=True, stderr=False)
     except ImageNotFound:
         raise KafkaPersistenceError(f"Image '{image}' is not on this Docker engine: build it first.") from None
+    except ContainerError:
+        line = ".".join(map(str, release_line(version)))
+        if line not in RELEASE_LEVELS:
+            raise KafkaPersistenceError(f"{image} cannot say its feature levels (its StorageTool has no "
+                                        f"version-mapping) and Kafka {version} is not a release this library "
+                                        f"knows the levels of.") from None
+        return {METADATA_VERSION: RELEASE_LEVELS[line]}, line
     except APIError as error:
         raise KafkaPersistenceError(f"Could not read the feature levels of {image}: "
                                     f"{engine.first_line(error)}") from None
-    except Exception as error:  # noqa: BLE001 - docker-py's ContainerError: the tool failed in the container
-        raise KafkaPersistenceError(f"{image} cannot say its feature levels (StorageTool version-mapping, "
-                                    f"Kafka 3.9 on): {engine.first_line(error)}") from None
     finally:
         client.close()
     text = output.decode("utf-8", "replace")
     levels = parse_mapping(text)
-    if "metadata.version" not in levels:
+    if METADATA_VERSION not in levels:
         raise KafkaPersistenceError(f"{image} printed no metadata.version level: {text.strip()[:200]}")
-    return levels, text
+    return levels, mapping_release(text) or ".".join(map(str, release_line(version)))
 
 
 def wait_in_sync(cluster, timeout: float) -> None:

@@ -54,6 +54,7 @@ from KafkaPersistenceLibrary.clients.recording import BATCHING  # noqa: E402
 from KafkaPersistenceLibrary.consumers.events import ASSIGNED, KILLED, PROCESSED, REVOKED  # noqa: E402
 from KafkaPersistenceLibrary.errors import KafkaPersistenceError  # noqa: E402
 from KafkaPersistenceLibrary.image import resolve_image  # noqa: E402
+from KafkaPersistenceLibrary.versions import TESTED_KAFKA_VERSIONS  # noqa: E402
 
 OWNER = "benchmarks/run_benchmarks.py"
 VALUE_SIZE = 1024
@@ -66,7 +67,7 @@ MIB = 1024 * 1024
 
 # Row ids for --only, in table order.
 ROWS = ("produce", "background", "verify", "consume", "start", "graceful", "kill", "member-kill", "three-node",
-        "leader-kill", "memory", "power-loss", "check", "bytes")
+        "leader-kill", "memory", "power-loss", "check", "bytes", "versions")
 TIME_ROWS = {"start": "start", "graceful": "restart graceful", "kill": "restart kill"}  # row -> samples' key
 RESTART_MODES = ("graceful", "kill")  # rows named after Restart Broker's mode
 THROUGHPUT_ROWS = ("produce", "background", "verify", "consume", "power-loss")
@@ -387,6 +388,27 @@ def in_sync_again(lib: KafkaPersistenceLibrary, topic: str, timeout: float = 120
 
 # -- no broker: check() and the history's memory ----------------------------------------------
 
+def versions_side(rep: int) -> dict:
+    """Start Kafka version=V (1 node) -> first ack, then a kill and a graceful restart, per tested version;
+    the versions alternate their order per repetition. Each version's image is built first if missing."""
+    out: dict = {}
+    versions = list(TESTED_KAFKA_VERSIONS)
+    for version in versions if rep % 2 == 0 else reversed(versions):
+        lib = KafkaPersistenceLibrary()
+        try:
+            lib.start_kafka(version=version)  # the image, built or checked, outside the timed part
+            lib.stop_kafka()
+            t0 = now()
+            lib.start_kafka(version=version)
+            t_started = now()
+            lib.produce_message("bench-version-probe", "first")
+            out[version] = {"start": {"seconds": t_started - t0, "with_produce_message_seconds": now() - t0},
+                            **{f"restart {mode}": timed_restart(lib, mode) for mode in RESTART_MODES}}
+        finally:
+            lib.stop_kafka()
+    return out
+
+
 def check_side(plan: Plan) -> dict:
     seconds = measure_verdict.check_seconds(plan.records, CHECK_VALUE_SIZE)
     return {"records_per_second": plan.records / seconds, "seconds": seconds, "records": plan.records}
@@ -409,6 +431,8 @@ def repetition(image: str, plan: Plan, tools, rep: int, log) -> dict:
         sides.append(("cluster", lambda: cluster_side(image, plan, rep)))
     if rep % 2:
         sides.reverse()
+    if plan.wants("versions"):
+        sides.append(("versions", lambda: versions_side(rep)))
     if plan.wants("check"):
         sides.append(("check", lambda: check_side(plan)))
     result: dict = {"order": [name for name, _ in sides], "load after": {}}
@@ -427,7 +451,9 @@ def brief(sample: dict) -> str:
         return f"{sample['records_per_second']:,.0f} records/s"
     parts = []
     for key, value in sample.items():
-        if isinstance(value, dict) and "seconds" in value and "records_per_second" not in value:
+        if isinstance(value, dict) and "start" in value:
+            parts.append(f"{key}: {brief(value)}")
+        elif isinstance(value, dict) and "seconds" in value and "records_per_second" not in value:
             parts.append(f"{key} {value['seconds']:.2f} s")
         elif isinstance(value, dict) and "records_per_second" in value:
             parts.append(f"{key} {value['records_per_second']:,.0f}/s")
@@ -613,9 +639,25 @@ def other_lines(reps: list[dict], plan: Plan, memory: dict | None) -> list[Line]
     return lines
 
 
+def version_lines(reps: list[dict], plan: Plan) -> list[Line]:
+    """One row per tested Kafka version: start and both restarts to the first ack, 1 node, same run."""
+    if not plan.wants("versions"):
+        return []
+    lines = []
+    for version in TESTED_KAFKA_VERSIONS:
+        values = {key: median_of(reps, "versions", version, key, "seconds")
+                  for key in ("start", "restart kill", "restart graceful")}
+        if values["start"] is None:
+            continue
+        lines.append(Line("versions", f"Kafka {version}: Start Kafka → first ack; Restart Broker kill; graceful "
+                          "(1 node)", "; ".join(secs(value) for value in values.values()),
+                          "the other versions, same run", values=values))
+    return lines
+
+
 def table_lines(reps: list[dict], plan: Plan, memory: dict | None) -> list[Line]:
     lines = (throughput_lines(reps, plan) + time_lines(reps, plan) + cluster_lines(reps, plan)
-             + memory_lines(reps, plan) + other_lines(reps, plan, memory))
+             + memory_lines(reps, plan) + other_lines(reps, plan, memory) + version_lines(reps, plan))
     return [line for line in lines if line is not None]
 
 

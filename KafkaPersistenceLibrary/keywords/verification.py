@@ -116,7 +116,7 @@ class VerificationKeywords:
     def start_background_producer(self, topic: str, size: int = 100, keys: int = 0, rate: float = 1000,
                                   acks: "Acks | str" = Acks.ALL, idempotent: "bool | None" = None,
                                   transactional: bool = False, per_transaction: "int | None" = None,
-                                  abort: "float | None" = None) -> None:
+                                  abort: "float | None" = None, timeout: timedelta = timedelta(seconds=60)) -> None:
         """Keeps producing traceable records to ``topic`` from a thread until `Stop Background Producer`.
 
         Use it to put faults under load: the verdict then shows how long writes
@@ -125,11 +125,15 @@ class VerificationKeywords:
         ``acks`` and ``idempotent`` as in `Produce Message`; ``transactional``,
         ``per_transaction`` and ``abort`` as in `Produce Records` (stopping
         commits the transaction still open). It stops by itself after an hour.
+        ``timeout`` is how long a send may wait for its acknowledgement (the
+        client retries meanwhile) before it counts as unknown: shorter than an
+        outage, sends during it fail instead of waiting it out.
 
         | `Start Background Producer`    durability    rate=2000
         | `Restart Broker`    mode=kill
         | `Stop Background Producer`    durability
         | `Start Background Producer`    payments    transactional=True    per_transaction=20    abort=0.2
+        | `Start Background Producer`    orders    timeout=5s    # sends fail during an outage longer than 5 s
         """
         if rate < 0:
             raise KafkaPersistenceError(f"Invalid rate {rate}: give records per second, or 0 for as fast as possible.")
@@ -140,7 +144,8 @@ class VerificationKeywords:
         run = self._run_for(topic, transactions)
         if run.background is not None:
             raise KafkaPersistenceError(f"A background producer already writes to '{topic}'.")
-        producer = self._recording_producer(topic, run.history, size, keys, None, 60.0, acks, idempotent,
+        delivery_timeout = to_seconds(timeout, "timeout")
+        producer = self._recording_producer(topic, run.history, size, keys, None, delivery_timeout, acks, idempotent,
                                             max_block=BACKGROUND_MAX_BLOCK_SECONDS, transactions=transactions)
         # A send blocks at most BACKGROUND_MAX_BLOCK_SECONDS; a transactional one may also end a transaction.
         longest_step = BACKGROUND_MAX_BLOCK_SECONDS + (2 * END_SECONDS if transactions else 0)

@@ -119,8 +119,7 @@ class Copier(ConsumerGroup):
             if time.monotonic() >= deadline:
                 raise KafkaPersistenceError(
                     f"Member {number} of copier '{self.group}' copied no batch within {timeout:g} s, so it could not "
-                    f"be killed before a commit: does '{self.source}' receive records, and does that member hold "
-                    f"partitions of it?")
+                    f"be killed before a commit ({_doing(process)}): does '{self.source}' receive records?")
             time.sleep(0.05)
 
     def counts(self) -> dict[str, int]:
@@ -140,6 +139,21 @@ class Copier(ConsumerGroup):
             elif event.kind == "killed":
                 counts["member_kills"] += 1
         return counts
+
+
+def _doing(process: MemberProcess) -> str:
+    """What a member was last seen doing, for a message: the partitions it holds and its last events."""
+    events = list(read_events(process.log_path)) if os.path.exists(process.log_path) else []
+    held: set[int] = set()
+    for event in events:
+        if event.kind == "assigned":
+            held |= set(event.data.get("partitions", []))
+        elif event.kind == "revoked":
+            held -= set(event.data.get("partitions", []))
+    now = time.monotonic()
+    last = ", ".join(f"{e.kind}{' batch ' + str(e.data['batch']) if 'batch' in e.data else ''} {now - e.t:.0f} s ago"
+                     for e in events[-3:])
+    return f"it holds partitions {sorted(held) or 'none'}; its last events: {last or 'none'}"
 
 
 def _held(process: MemberProcess) -> list[int]:

@@ -1,0 +1,94 @@
+"""A copier of our own through real member and broker kills (issue 18, cases 2 and 3).
+
+One 3-broker cluster for the class. Case 2: an exactly-once copier with 2 members, 3
+member kills (each between the member's produce and its commit: the worst moment)
+and 2 broker kills, one of them the coordinator of the copier's group: 0 missing,
+0 duplicated. Case 3: the same faults at-least-once: the exactly-once verdict fails
+and counts at least every copy the killed members had produced and not committed;
+judged at-least-once, the same target passes with the same count.
+"""
+
+import time
+import unittest
+
+from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
+from KafkaPersistenceLibrary.consumers.events import HOLDING, PRODUCED
+from unit_tests.real.broker_case import ClusterTestCase
+
+MEMBER_KILLS = 3
+
+
+class CopierFaultsTest(ClusterTestCase):
+    """What a copier of two member processes does through member kills before a commit and broker kills."""
+
+    def tearDown(self):
+        self.library.ctx.forget_copiers()
+
+    def copy_through_faults(self, mode: str) -> tuple[str, str, str, int]:
+        """Case 2's faults; returns the topics, the group and how many copies the killed members held."""
+        source, target = self.topic(partitions=3), self.topic(partitions=3)
+        group = f"copier-{mode}"
+        self.library.start_background_producer(source, rate=300)
+        started = self.library.start_copier(source, target, group=group, mode=mode, members=2, batch=100)
+        self.assertEqual(started.transactional_ids, [f"{group}-1", f"{group}-2"] if mode == "exactly-once" else [])
+        for kill in range(MEMBER_KILLS):
+            self.library.restart_copier(member=kill % 2 + 1, mode="kill", when="before-commit")
+            if kill == 0:
+                self.library.restart_broker(mode="kill", broker="leader", topic=source, partition=1)
+            if kill == 1:
+                self.library.restart_broker(mode="kill", broker="coordinator", group=group)
+        time.sleep(1)
+        self.library.stop_background_producer(source)
+        counts = self.library.stop_copier(group)
+        self.assertTrue(counts.caught_up, counts)
+        self.assertEqual(counts.member_kills, MEMBER_KILLS)
+        events = self.library.ctx.copiers[group].events()
+        held = {(e.member, e.incarnation, e.data["batch"]) for e in events if e.kind == HOLDING}
+        self.assertEqual(len(held), MEMBER_KILLS)
+        held_copies = sum(e.data["records"] for e in events
+                          if e.kind == PRODUCED and (e.member, e.incarnation, e.data["batch"]) in held)
+        return source, target, group, held_copies
+
+    def test_case_2_exactly_once_copies_every_record_once_through_member_and_broker_kills(self):
+        source, target, group, held = self.copy_through_faults("exactly-once")
+        verdict = self.library.verify_copied_exactly_once(source, target, timeline="off")
+        self.assertEqual((verdict.missing, verdict.duplicated, verdict.aborted_reads, verdict.torn), (0, 0, 0, 0),
+                         verdict)
+        self.assertGreater(verdict.acknowledged, 1000, verdict)
+        self.assertGreaterEqual(verdict.aborted_batches, MEMBER_KILLS, "each killed member's held transaction")
+        self.assertGreater(held, 0)
+
+    def test_case_3_at_least_once_duplicates_what_a_killed_member_had_produced_and_the_verdict_counts_them(self):
+        source, target, group, held = self.copy_through_faults("at-least-once")
+        with self.assertRaises(VerificationFailed) as failed:
+            self.library.verify_copied_exactly_once(source, target, timeline="off")
+        counts = failed.exception.counts
+        self.assertRegex(str(failed.exception), r"^FAIL: [\d,]+ records copied more than once")
+        self.assertEqual(counts["missing"], 0, counts)
+        self.assertGreaterEqual(counts["extra_copies"], held, f"the killed members held {held} copies: {counts}")
+        lenient = self.library.verify_copied_exactly_once(source, target, guarantee="at-least-once", timeline="off")
+        self.assertEqual((lenient.missing, lenient.duplicated), (0, counts["duplicated"]), lenient)
+
+    def test_errors_are_one_line(self):
+        source = self.topic()
+        cases = [
+            (lambda: self.library.verify_copied_exactly_once(source, "copy"),
+             f"No copier copied '{source}' to 'copy': start one with 'Start Copier' before the faults, and verify "
+             f"after 'Stop Copier'."),
+            (lambda: self.library.start_copier("absent", source, group="g"),
+             f"The copier's source topic 'absent' does not exist on {self.bootstrap}: create it with 'Create Topic' "
+             f"first (a copier creates no topics)."),
+            (lambda: self.library.start_copier(source, "absent", group="g"),
+             f"The copier's target topic 'absent' does not exist on {self.bootstrap}: create it with 'Create Topic' "
+             f"first (a copier creates no topics)."),
+            (lambda: self.library.restart_copier(group="nobody"),
+             "No copier 'nobody' was started: call 'Start Copier' first."),
+        ]
+        for call, message in cases:
+            with self.subTest(message=message), self.assertRaises(KafkaPersistenceError) as raised:
+                call()
+            self.assertEqual(str(raised.exception), message)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -177,17 +177,20 @@ class OwnCluster(Cluster):
 
     # -- rolling upgrades -------------------------------------------------------------
 
-    def replace(self, node_ids: list[int], image: str, timeout: float, stop_timeout: float) -> dict[int, int]:
+    def replace(self, node_ids: list[int], image: str, timeout: float, stop_timeout: float) -> dict[str, float]:
         """Stop the nodes gracefully, make each anew from ``image`` with its data (same name, address,
-        environment, labels), start them and wait until the cluster serves; return the bytes of data copied.
+        environment, labels), start them and wait until the cluster serves; return the seconds each phase took
+        (``stop``, ``copy``, ``serve``) and the ``bytes`` of data copied.
 
         If the new containers do not serve, the old ones (renamed aside, data untouched) are put back
         and started, and the error says so."""
         old = {i: self.nodes[i] for i in node_ids}
+        began = time.monotonic()
         with self._acting_on(node_ids):
             self._each(list(old.values()), lambda node: node.stop(StopMode.GRACEFUL, stop_timeout))
-            wall_clock = time.time()
+            stopped, wall_clock = time.monotonic(), time.time()
             copied = self._each(list(old.values()), lambda node: self._recreate(node, image))
+            copied_at = time.monotonic()
             self._each([self.nodes[i] for i in node_ids], self._start_again)
         try:
             self.wait_ready(timeout, f"upgrade of node {', '.join(map(str, node_ids))} to {image}", node_ids,
@@ -196,7 +199,8 @@ class OwnCluster(Cluster):
             raise KafkaPersistenceError(f"{error} {self._put_back(old, timeout)}") from None
         for node in old.values():
             node.remove()
-        return copied
+        return {"stop": stopped - began, "copy": copied_at - stopped, "serve": time.monotonic() - copied_at,
+                "bytes": float(sum(copied.values()))}
 
     def _recreate(self, node: Node, image: str) -> int:
         new = node.recreate(image)

@@ -121,10 +121,11 @@ class UpgradeKeywords:
         target = self.ctx.upgrade_target
         if target is None:
             raise KafkaPersistenceError("No upgrade to finalize: call 'Upgrade Kafka    version=...' first.")
-        behind = [f"node {i} ({node.image})" for i, node in sorted(cluster.nodes.items()) if node.image != target.image]
-        answers = {i: features_of(cluster, node) for i, node in sorted(cluster.nodes.items()) if not behind}
-        behind += [f"node {i} (Kafka {f.release})" for i, f in answers.items()
-                   if f.highest_metadata_version < target.metadata_version]
+        images = {i: node.image for i, node in sorted(cluster.nodes.items())}
+        answers = {}
+        if not behind_target(target, images, {}):  # every node was given the image: ask each what it runs
+            answers = {i: features_of(cluster, node) for i, node in sorted(cluster.nodes.items())}
+        behind = behind_target(target, images, {i: f.highest_metadata_version for i, f in answers.items()})
         if behind:
             raise KafkaPersistenceError(
                 f"'Finalize Kafka Upgrade' before every node runs Kafka {target.version}: {', '.join(behind)} "
@@ -179,14 +180,15 @@ class UpgradeKeywords:
                 down_at = time.monotonic()
                 with faults_marked(list(self.ctx.runs.values()), "upgrade" if upgrade else "downgrade", what,
                                    time.monotonic, UPGRADE.colour):
-                    copied = cluster.replace(step, image, seconds, self.ctx.settings.stop_timeout)
+                    phases = cluster.replace(step, image, seconds, self.ctx.settings.stop_timeout)
                 for node_id in step:
                     downtime[node_id] = round(time.monotonic() - down_at, 3)
                 self._check_runs_target(cluster, step, target)
                 wait_in_sync(cluster, seconds)
-                logger.info(f"{'Upgraded' if upgrade else 'Downgraded'} {what} ({image}; "
-                            f"{sum(copied.values()) / 1e6:.1f} MB of data kept) in {time.monotonic() - down_at:.2f} s; "
-                            f"every replica in sync.")
+                logger.info(f"{'Upgraded' if upgrade else 'Downgraded'} {what} ({image}): stop {phases['stop']:.1f} s, "
+                            f"{phases['bytes'] / 1e6:.1f} MB of data copied in {phases['copy']:.1f} s, serving "
+                            f"{phases['serve']:.1f} s later; every replica in sync after "
+                            f"{time.monotonic() - down_at:.1f} s in all.")
         finally:
             watch.stop()
         leaderless = {p: round(s, 1) for p, s in sorted(watch.leaderless.items())}
@@ -234,6 +236,14 @@ class UpgradeKeywords:
                 f"was connected with 'Connect Kafka': upgrade it with its own tooling, then verify with the same "
                 f"keywords.")
         return cluster
+
+
+def behind_target(target: Target, images: dict[int, str], highest: dict[int, int]) -> list[str]:
+    """The nodes not on the target yet: by the image the library gave them, then by what each answers
+    (``highest``: node id -> the highest metadata.version it supports)."""
+    behind = [f"node {i} ({image})" for i, image in images.items() if image != target.image]
+    return behind + [f"node {i} (it supports metadata.version up to {level})" for i, level in highest.items()
+                     if level < target.metadata_version]
 
 
 def _several(broker) -> bool:

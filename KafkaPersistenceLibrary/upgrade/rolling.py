@@ -4,13 +4,13 @@ and whether every partition kept a leader while nodes were replaced."""
 import threading
 import time
 
+import confluent_kafka
+from confluent_kafka.admin import AdminClient
 from docker.errors import APIError, ContainerError, ImageNotFound
-from kafka.errors import KafkaError
 
 from ..broker import engine
 from ..broker.environment import CONTROLLER_PORT, INTERNAL_PORT
 from ..broker.labels import labels_for
-from ..clients.admin import with_admin
 from ..errors import KafkaPersistenceError
 from .features import (
     METADATA_VERSION,
@@ -25,6 +25,7 @@ from .features import (
 ASK_SECONDS = 5.0
 POLL_SECONDS = 0.25
 LEADER_POLL_SECONDS = 0.5
+QUIET = {"log_level": 0, "reconnect.backoff.max.ms": 1000}
 # StorageTool's version-mapping prints the feature levels a release gives a new cluster (KIP-1022, 3.9 on).
 MAPPING_COMMAND = ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", "/opt/kafka/libs/*",
                    "kafka.tools.StorageTool", "version-mapping"]
@@ -106,16 +107,14 @@ def target_levels(image: str, owner: str, version: str) -> tuple[dict[str, int],
 def wait_in_sync(cluster, timeout: float) -> None:
     """Until every partition of every topic, internal ones too, has its whole replica set in sync."""
     deadline = time.monotonic() + timeout
-    behind: list[str] = []
+    admin = AdminClient(cluster.connection.librdkafka(QUIET))
     while True:
         try:
-            topics = with_admin(cluster.connection, min(10.0, max(0.5, deadline - time.monotonic())),
-                                lambda admin: admin.describe_topics())
-            behind = [f"{t['name']}-{p['partition_index']} (replicas {p['replica_nodes']}, ISR {p['isr_nodes']})"
-                      for t in topics if t.get("error_code", 0) == 0 for p in t["partitions"]
-                      if set(p["isr_nodes"]) != set(p["replica_nodes"]) or p["leader_id"] < 0]
-        except KafkaError as error:
-            behind = [f"no answer ({type(error).__name__})"]
+            behind = [f"{topic}-{p.id} (replicas {p.replicas}, ISR {p.isrs})"
+                      for topic, p in _partitions(admin, min(5.0, max(0.5, deadline - time.monotonic())))
+                      if set(p.isrs) != set(p.replicas) or p.leader < 0]
+        except confluent_kafka.KafkaException as error:
+            behind = [f"no metadata ({error})"]
         if not behind:
             return
         if time.monotonic() >= deadline:
@@ -124,12 +123,19 @@ def wait_in_sync(cluster, timeout: float) -> None:
         time.sleep(POLL_SECONDS)
 
 
+def _partitions(admin: AdminClient, timeout: float):
+    """(topic, partition metadata) of every partition the cluster knows, internal topics too."""
+    metadata = admin.list_topics(timeout=timeout)
+    return [(name, p) for name, topic in metadata.topics.items() if topic.error is None
+            for p in topic.partitions.values()]
+
+
 class LeaderWatch:
     """Samples every partition's leader in a thread while nodes are replaced: a partition without one is
     the availability an upgrade must not cost (with enough replicas, a graceful stop moves leaders first)."""
 
     def __init__(self, cluster):
-        self._cluster = cluster
+        self._admin = AdminClient(cluster.connection.librdkafka(QUIET))
         self._stop = threading.Event()
         self.samples = 0
         self.leaderless: dict[str, float] = {}  # partition -> seconds seen without a leader (sample spacing)
@@ -140,16 +146,15 @@ class LeaderWatch:
         last = time.monotonic()
         while not self._stop.wait(LEADER_POLL_SECONDS):
             try:
-                topics = with_admin(self._cluster.connection, 2.0, lambda admin: admin.describe_topics())
-            except (KafkaError, OSError):
+                partitions = _partitions(self._admin, 2.0)
+            except confluent_kafka.KafkaException:
                 continue  # no broker answered this sample; the next one asks again
             now = time.monotonic()
             self.samples += 1
-            for topic in topics:
-                for p in topic.get("partitions", []) if topic.get("error_code", 0) == 0 else []:
-                    if p["leader_id"] < 0:
-                        key = f"{topic['name']}-{p['partition_index']}"
-                        self.leaderless[key] = self.leaderless.get(key, 0.0) + (now - last)
+            for topic, p in partitions:
+                if p.leader < 0:
+                    key = f"{topic}-{p.id}"
+                    self.leaderless[key] = self.leaderless.get(key, 0.0) + (now - last)
             last = now
 
     def stop(self) -> None:

@@ -176,6 +176,23 @@ class VerificationKeywords:
         return DotDict(acknowledged=counts["acked"], failed=counts["failed"], unknown=counts["unknown"])
 
     @keyword(tags=["verdicts"])
+    def get_transactional_id(self, topic: str) -> str:
+        """Returns the transactional id the library's transactional producer of ``topic`` uses in this run.
+
+        For faults at its transaction coordinator (``broker=coordinator    transactional_id=...``).
+
+        | `Start Background Producer`    payments    transactional=True
+        | ${id} =    `Get Transactional Id`    payments
+        | `Restart Broker`    mode=kill    broker=coordinator    transactional_id=${id}
+        """
+        self.ctx.require_cluster(alive=False)
+        run = self.ctx.runs.get(topic)
+        if run is None or run.history.transactions is None:
+            raise KafkaPersistenceError(f"No transactional producer wrote to '{topic}' in this run: call "
+                                        f"'Produce Records' or 'Start Background Producer' with transactional=True.")
+        return run.history.transactions.transactional_id
+
+    @keyword(tags=["verdicts"])
     def verify_no_acknowledged_records_lost(self, topic: str, timeout: timedelta = timedelta(seconds=120),
                                             idempotent: bool = True, message: "str | None" = None,
                                             timeline: "Timeline | str" = Timeline.EMBED,

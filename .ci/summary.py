@@ -27,8 +27,10 @@ def robot_counts(output: Path) -> tuple[int, int, int]:
 
 
 def main() -> int:
-    unit = unittest_counts(Path(sys.argv[1]))
-    robot = robot_counts(Path(sys.argv[2]))
+    """Arguments: the unittest logs (one per shard), then Robot's output.xml."""
+    shards = [unittest_counts(Path(log)) for log in sys.argv[1:-1]]
+    unit = tuple(sum(counts) for counts in zip(*shards, strict=True)) if shards else (0, 1, 0)
+    robot = robot_counts(Path(sys.argv[-1]))
     passed = unit[0] + robot[0]
     failed = unit[1] + robot[1] + unit[2] + robot[2]
     print(f"unittest: {unit[0]} passed, {unit[1]} failed, {unit[2]} skipped; "

@@ -25,9 +25,10 @@ METADATA_VERSION = "metadata.version"
 NOT_FINALIZED = ("kraft.version",)
 UNSUPPORTED_VERSION = 35  # the error a node answers to an ApiVersions version it does not know
 # The newest metadata.version level of each release line, as each release's StorageTool prints it
-# (`version-mapping --release-version X`, measured on the images built here). Older levels of a line
+# (`version-mapping --release-version X`, printed by 4.1.1's and 4.4.0's images here). Older levels of a line
 # belong to it too (4.1 has 26 and 27).
-RELEASE_LEVELS = {"3.3": 7, "3.4": 8, "3.5": 11, "3.6": 14, "3.7": 19, "3.8": 20, "3.9": 21, "4.0": 25, "4.1": 27}
+RELEASE_LEVELS = {"3.3": 7, "3.4": 8, "3.5": 11, "3.6": 14, "3.7": 19, "3.8": 20, "3.9": 21, "4.0": 25, "4.1": 27,
+                  "4.2": 29, "4.3": 30, "4.4": 33}
 
 
 @dataclasses.dataclass(frozen=True)

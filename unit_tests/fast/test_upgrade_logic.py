@@ -37,8 +37,9 @@ class FeatureLevelsTest(unittest.TestCase):
     def test_a_level_names_the_release_line_it_belongs_to(self):
         self.assertEqual([release_of(level) for level in (7, 21, 22, 25, 26, 27)],
                          ["3.3", "3.9", "4.0", "4.0", "4.1", "4.1"])
-        self.assertEqual(release_of(31), "newer than 4.1 (metadata.version 31)")
-        self.assertEqual(release_of(31, known={"4.4": 31}), "4.4")
+        self.assertEqual([release_of(level) for level in (28, 29, 30, 31, 33)], ["4.2", "4.2", "4.3", "4.4", "4.4"])
+        self.assertEqual(release_of(34), "newer than 4.4 (metadata.version 34)")
+        self.assertEqual(release_of(34, known={"4.5": 36}), "4.5")
         self.assertEqual(node(27, 21).release, "4.1")
 
     def test_a_version_must_be_a_release_number(self):

@@ -37,7 +37,7 @@ class ParallelRunsTest(unittest.TestCase):
 
     def pabot(self, *options: str) -> None:
         with tempfile.TemporaryDirectory(prefix="kpl-pabot-") as out:
-            result = subprocess.run([str(BIN / "pabot"), "--processes", "2", *options, "--outputdir", out,
+            result = subprocess.run([str(BIN / "pabot"), "--processes", "2", "--no-pabotlib", *options, "--outputdir", out,
                                      "--name", "Parallel", str(ROBOT_DIR / "parallel")],
                                     capture_output=True, text=True, timeout=600, cwd=out,
                                     env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})

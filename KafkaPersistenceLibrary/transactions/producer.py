@@ -52,11 +52,19 @@ class TransactionalProducer(RecordingProducer):
                              "message.timeout.ms": min(max(int(delivery_timeout * 1000), 1000), TRANSACTION_TIMEOUT_MS),
                          })
         self.log, self._rng = log, rng
+        self._ready = False  # False while the client has no transactional producer id (init_transactions)
+        self._not_ready = ""  # why, in the client's words
         self._init_transactions()
+        if not self._ready:
+            super().close()
+            raise ProducerError(f"transactions as '{log.transactional_id}' could not start within {END_SECONDS:g} s: "
+                                f"{self._not_ready}")
 
     def send_one(self) -> int:
-        if self.log.open is None:
-            self._begin()
+        if self.log.open is None and not self._begin():
+            seq = self.history.new_send()  # never handed over: the client cannot start a transaction now
+            self.history.failed(seq)
+            return seq
         seq = super().send_one()
         if seq + 1 - self.log.open.first >= self.log.per_transaction:
             self._end(abort=self._rng.random() < self.log.abort)
@@ -74,13 +82,22 @@ class TransactionalProducer(RecordingProducer):
             self._abort("")
         super().close()
 
-    def _begin(self) -> None:
+    def _begin(self) -> bool:
+        """Begin a transaction; False when no client can (init_transactions keeps failing, e.g. the
+        coordinator is still loading after a power cut: each try takes up to END_SECONDS)."""
+        if not self._ready:
+            self._init_transactions()
+            if not self._ready:
+                return False
         try:
             self._producer.begin_transaction()
         except confluent_kafka.KafkaException:  # a client left in an error state: a new one
             self._renew()
+            if not self._ready:
+                return False
             self._producer.begin_transaction()
         self.log.begin(len(self.history), self.history.now())
+        return True
 
     def _end(self, abort: bool) -> None:
         if abort:
@@ -122,17 +139,21 @@ class TransactionalProducer(RecordingProducer):
         self.log.end(len(self.history), Outcome.ABORTED, self.history.now(), why)
 
     def _init_transactions(self) -> None:
+        """Get a producer id for the transactional id (fencing an older client); sets ``_ready``."""
         deadline = time.monotonic() + END_SECONDS
         while True:
             try:
                 self._producer.init_transactions(max(0.5, deadline - time.monotonic()))
+                self._ready = True
                 return
             except confluent_kafka.KafkaException as raised:
+                self._not_ready = reason(raised)
                 if raised.args[0].retriable() and time.monotonic() < deadline:
                     continue
-                super().close()
-                raise ProducerError(f"transactions as '{self.log.transactional_id}' could not start within "
-                                    f"{END_SECONDS:g} s: {reason(raised)}") from None
+                if not raised.args[0].retriable():  # a fatal state: only a new client may try again
+                    self._producer.flush(0)
+                    self._producer = confluent_kafka.Producer(self._config)
+                return
 
     def _renew(self) -> None:
         """Replace a client whose transaction state is unknown; the new one fences it (same transactional id)."""
@@ -140,4 +161,5 @@ class TransactionalProducer(RecordingProducer):
         old.purge()
         old.flush(0)  # each purged send gets its outcome (failed, or unknown if it was in flight)
         self._producer = confluent_kafka.Producer(self._config)
+        self._ready = False
         self._init_transactions()

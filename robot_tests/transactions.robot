@@ -16,6 +16,7 @@ Suite Setup      Start Kafka    brokers=3
 *** Variables ***
 ${LEADER KILLS}         1
 ${COORDINATOR KILLS}    1
+${COPIER KILLS}         1
 
 
 *** Test Cases ***
@@ -55,8 +56,55 @@ Transactional Arguments That Cannot Work Say So
     Run Keyword And Expect Error    A transactional producer needs acks=all and idempotence, not acks=1*
     ...    Start Background Producer    t    transactional=True    acks=1
 
+An Exactly Once Copier Copies Each Record Once Through Kills
+    [Documentation]    Case 2 (short form; --variable COPIER_KILLS:3 for the issue's three member kills): a
+    ...    2-member exactly-once copier, members killed between produce and commit, a leader and the
+    ...    coordinator of the copier's group killed: nothing missing, nothing duplicated.
+    Copy Through Member And Broker Kills    orders    orders-copy    copier    exactly-once
+    ${verdict} =    Verify Copied Exactly Once    orders    orders-copy
+    Should Be Equal As Integers    ${verdict.missing}    0
+    Should Be Equal As Integers    ${verdict.duplicated}    0
+    Should Be True    ${verdict.aborted_batches} >= ${COPIER KILLS}
+
+An At Least Once Copier Duplicates And The Verdict Says So
+    [Documentation]    Case 3, both ways: the same faults at-least-once; each member killed before its commit
+    ...    leaves a batch that is copied again, so the exactly-once verdict fails and counts the
+    ...    duplicates, while the same target judged at-least-once passes with nothing missing.
+    Copy Through Member And Broker Kills    audit    audit-copy    audit-copier    at-least-once
+    Run Keyword And Expect Error    FAIL: * records copied more than once*
+    ...    Verify Copied Exactly Once    audit    audit-copy
+    ${verdict} =    Verify Copied Exactly Once    audit    audit-copy    guarantee=at-least-once
+    Should Be Equal As Integers    ${verdict.missing}    0
+    Should Be True    ${verdict.duplicated} > 0
+
+Copier Mistakes Say So
+    Run Keyword And Expect Error    No copier copied 'nowhere' to 'copy': start one with 'Start Copier'*
+    ...    Verify Copied Exactly Once    nowhere    copy
+    Run Keyword And Expect Error    The copier's source topic 'nowhere' does not exist on *
+    ...    Start Copier    nowhere    copy    group=lost
+    Run Keyword And Expect Error    Invalid mode 'twice': use one of exactly-once, at-least-once.
+    ...    Start Copier    a    b    group=g    mode=twice
+
 
 *** Keywords ***
+Copy Through Member And Broker Kills
+    [Documentation]    A background producer on ${source}, a 2-member copier to ${target}; ${COPIER KILLS} member
+    ...    kill(s) between produce and commit, a leader kill of ${source} and a kill of the coordinator of
+    ...    the copier's group; then the copier is stopped once it has copied every acknowledged record.
+    [Arguments]    ${source}    ${target}    ${group}    ${mode}
+    Create Topic    ${source}    partitions=3
+    Create Topic    ${target}    partitions=3
+    Start Background Producer    ${source}    rate=300
+    Start Copier    ${source}    ${target}    group=${group}    mode=${mode}    members=2
+    FOR    ${kill}    IN RANGE    ${COPIER KILLS}
+        Restart Copier    group=${group}    member=${{$kill % 2 + 1}}    mode=kill    when=before-commit
+    END
+    Restart Broker    mode=kill    broker=leader    topic=${source}    partition=1
+    Restart Broker    mode=kill    broker=coordinator    group=${group}
+    Stop Background Producer    ${source}
+    ${counts} =    Stop Copier    ${group}
+    Should Be True    ${counts.caught_up}
+
 Kill Leaders And The Transaction Coordinator
     [Documentation]    ${LEADER KILLS} leader kills (partitions in turn), then ${COORDINATOR KILLS} kills of the
     ...    coordinator of the topic's transactional id, with 2 s of sending before each and after the last.

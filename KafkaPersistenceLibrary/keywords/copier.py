@@ -20,6 +20,8 @@ from .one_line import keyword
 from .targets import METADATA_TIMEOUT_SECONDS
 from .verification import Timeline, _log_timeline
 
+READY_TIMEOUT_SECONDS = 120.0  # every member joined and holding partitions (a loaded machine took over 60 s here)
+
 
 class CopierKeywords:
     ctx: LibraryContext
@@ -44,7 +46,7 @@ class CopierKeywords:
         A copy keeps the source record's key and value (so its run id and
         seq) and names its batch in a header, for `Verify Copied Exactly
         Once`. Both topics must exist. It returns once every member runs and
-        holds partitions, within 60 s, with ``group`` and
+        holds partitions, within 2 min, with ``group`` and
         ``transactional_ids``: every fault keyword takes ``broker=coordinator``
         with ``group=`` or ``transactional_id=`` of the copier. Members never
         outlive the test run.
@@ -86,7 +88,7 @@ class CopierKeywords:
         self.ctx.copiers[group] = copier
         started = time.monotonic()
         try:
-            copier.start(partitions=len(states))
+            copier.start(partitions=len(states), ready_timeout=READY_TIMEOUT_SECONDS)
         except BaseException:
             copier.stop(StopMode.KILL)
             raise
@@ -141,7 +143,8 @@ class CopierKeywords:
 
     @keyword(tags=["transactions"])
     def restart_copier(self, member: str = "random", mode: str = "graceful", when: "KillMoment | str" = KillMoment.NOW,
-                       group: "str | None" = None, downtime: timedelta = timedelta(0)) -> DotDict:
+                       group: "str | None" = None, downtime: timedelta = timedelta(0),
+                       timeout: timedelta = timedelta(minutes=2)) -> DotDict:
         """Stops member(s) of a copier and starts new processes in their place after ``downtime``.
 
         ``member`` is a member number, ``random`` (seeded, as ``broker=random``)
@@ -152,8 +155,10 @@ class CopierKeywords:
         kills it before it commits that batch (at-least-once: the batch is
         copied again, a duplicate; exactly-once: its transaction is aborted);
         the keyword fails in one line if the member copies no batch within
-        60 s. The new process of an exactly-once member has the same
-        transactional id. Returns ``members`` and ``seconds`` (the downtime).
+        ``timeout`` (a copier a broker fault stalled may need a while). The
+        new process of an exactly-once member has the same transactional id;
+        the keyword returns once it runs. Returns ``members`` and ``seconds``
+        (the downtime).
 
         | `Restart Copier`    member=random    mode=kill
         | `Restart Copier`    member=1    mode=kill    when=before-commit
@@ -165,6 +170,7 @@ class CopierKeywords:
             raise KafkaPersistenceError("when=before-commit kills a member between produce and commit: use it with "
                                         "mode=kill (a graceful stop commits its batch).")
         seconds = to_seconds(downtime, "downtime", allow_zero=True)
+        wait = to_seconds(timeout)
         copier = self._copier(group)
         numbers = copier.members(member)
         for number in numbers:
@@ -174,13 +180,13 @@ class CopierKeywords:
         held = []
         for number in numbers:
             if moment is KillMoment.BEFORE_COMMIT:
-                held.append(copier.kill_before_commit(number))
+                held.append(copier.kill_before_commit(number, wait))
             else:
                 copier.stop_member(number, stop_mode)
         stopped = time.monotonic() if held else stopped
         time.sleep(max(0.0, seconds - (time.monotonic() - stopped)))
         for number in numbers:
-            copier.start_member(number)
+            copier.start_member(number, wait)
         took = time.monotonic() - stopped
         logger.info(f"Restarted member(s) {', '.join(map(str, numbers))} of copier '{copier.group}' ({stop_mode.value}"
                     + (f", killed holding batch(es) {', '.join(map(str, held))} before their commit" if held else "")

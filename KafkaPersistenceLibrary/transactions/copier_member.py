@@ -61,7 +61,7 @@ COPY_HEADER, SOURCE_HEADER = "kpl-copy", "kpl-source"
 POLL_SECONDS = 0.2
 OWNER_CHECK_SECONDS = 0.5
 CALL_SECONDS = 10.0  # one transactional call (init, send offsets, commit, abort); retried while retriable
-RETRY_SECONDS = 60.0  # how long a retriable call is asked again before the member gives up on it
+RETRY_SECONDS = 120.0  # how long a retriable call is asked again before the member gives up on it
 HOLD_SECONDS = 30.0  # a batch held before its commit goes on by itself after this (the test should have killed us)
 
 
@@ -103,12 +103,14 @@ class CopierMember:
         self.producer = confluent_kafka.Producer(self.producer_config)
 
     def run(self) -> None:
-        self.log.write(STARTED, pid=os.getpid(), group=self.options.group, topic=self.options.source,
-                       target=self.options.target, mode=self.options.mode,
-                       transactional_id=self.options.transactional_id)
         try:
-            if self.exactly_once:
+            if self.exactly_once:  # fences the member's previous process and aborts what it left open
                 self._call(lambda: self.producer.init_transactions(CALL_SECONDS), "init_transactions")
+            # written once the member can copy, so a restart returns only then and a test's next fault does
+            # not land inside init_transactions
+            self.log.write(STARTED, pid=os.getpid(), group=self.options.group, topic=self.options.source,
+                           target=self.options.target, mode=self.options.mode,
+                           transactional_id=self.options.transactional_id)
             self.consumer.subscribe([self.options.source], on_assign=self._assigned, on_revoke=self._revoked,
                                     on_lost=self._lost)
             while not self.stopping and self._owner_alive():

@@ -5,15 +5,25 @@ member kills (each between the member's produce and its commit: the worst moment
 and 2 broker kills, one of them the coordinator of the copier's group: 0 missing,
 0 duplicated. Case 3: the same faults at-least-once: the exactly-once verdict fails
 and counts at least every copy the killed members had produced and not committed;
-judged at-least-once, the same target passes with the same count.
+judged at-least-once, the same target passes with the same count. And a run killed
+with SIGKILL leaves no member (they exit by themselves) and no logs (the next sweep).
 """
 
+import subprocess
+import sys
+import textwrap
 import time
 import unittest
+from pathlib import Path
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, VerificationFailed
 from KafkaPersistenceLibrary.consumers.events import HOLDING, PRODUCED
+from KafkaPersistenceLibrary.transactions.copier import sweep_orphans
 from unit_tests.real.broker_case import ClusterTestCase
+from unit_tests.real.test_consumer_leaks import wait_until
+from unit_tests.real.test_copier_leaks import directories_of, members_of
+
+ROOT = Path(__file__).resolve().parents[2]
 
 MEMBER_KILLS = 3
 
@@ -68,6 +78,29 @@ class CopierFaultsTest(ClusterTestCase):
         self.assertGreaterEqual(counts["extra_copies"], held, f"the killed members held {held} copies: {counts}")
         lenient = self.library.verify_copied_exactly_once(source, target, guarantee="at-least-once", timeline="off")
         self.assertEqual((lenient.missing, lenient.duplicated), (0, counts["duplicated"]), lenient)
+
+    def test_members_of_a_killed_run_exit_by_themselves_and_the_next_run_sweeps_their_logs(self):
+        source, target = self.topic(partitions=2), self.topic(partitions=2)
+        script = textwrap.dedent(f"""
+            import time
+            from KafkaPersistenceLibrary.clients.connection import Connection
+            from KafkaPersistenceLibrary.transactions.copier import Copier, CopyMode
+            copier = Copier(Connection({self.bootstrap!r}), "orphans", {source!r}, {target!r}, CopyMode.EXACTLY_ONCE,
+                            2, 100)
+            copier.start(partitions=2, ready_timeout=120)
+            print("GO", flush=True)
+            time.sleep(600)
+        """)
+        process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        self.addCleanup(process.kill)
+        self.addCleanup(process.stdout.close)
+        self.assertEqual(process.stdout.readline().strip(), "GO")
+        self.assertEqual(len(members_of(process.pid)), 2)
+        process.kill()
+        process.wait(10)
+        self.assertTrue(wait_until(lambda: not members_of(process.pid), 10), f"left: {members_of(process.pid)}")
+        sweep_orphans()
+        self.assertEqual(directories_of(process.pid), [])
 
     def test_errors_are_one_line(self):
         source = self.topic()

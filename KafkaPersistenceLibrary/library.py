@@ -156,9 +156,11 @@ class KafkaPersistenceLibrary(LifecycleKeywords, ConnectionKeywords, FaultKeywor
     = Images =
 
     The image is, in this order: the ``image`` import argument, the
-    ``KAFKA_PERSISTENCE_IMAGE`` environment variable, ``apache/kafka:{KAFKA_VERSION}``
-    when present, or the image this project builds offline
-    (``kafka-persistence-image build``). Images configured by ``KAFKA_*``
+    ``KAFKA_PERSISTENCE_IMAGE`` environment variable, our image of the Kafka
+    version `Start Kafka` ``version=`` or ``KAFKA_PERSISTENCE_VERSION`` names
+    (any release from 3.7.0 on, built offline on first use),
+    ``apache/kafka:{KAFKA_VERSION}`` when present, or our image of
+    {KAFKA_VERSION} (``kafka-persistence-image build``). Images configured by ``KAFKA_*``
     variables and ``CLUSTER_ID`` work alike; power loss and network faults
     need ours (FUSE and iptables inside). See README for what was run.
 

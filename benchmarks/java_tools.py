@@ -297,8 +297,11 @@ def parse_producer_summary(stdout: str) -> ProducerPerformanceResult:
 
 def producer_performance(bootstrap: str, topic: str, num_records: int, record_size: int = 1024,
                          producer_props: dict | None = None, *, throughput: float = -1,
-                         tools: ToolJars | None = None, timeout: float = 600.0) -> ProducerPerformanceResult:
+                         tools: ToolJars | None = None, timeout: float = 600.0,
+                         extra_args: tuple[str, ...] = ()) -> ProducerPerformanceResult:
     """Run ProducerPerformance once; raise JavaToolError unless every record was acknowledged.
+
+    ``extra_args`` go on its command line (e.g. ``--transactional-id``, ``--transaction-duration-ms``).
 
     ``producer_props`` (Java names) default to :data:`DEFAULT_PRODUCER_PROPS`; given, they are
     used as they are (``bootstrap.servers`` is always set from ``bootstrap``). They go through
@@ -312,7 +315,7 @@ def producer_performance(bootstrap: str, topic: str, num_records: int, record_si
         config.write_text(properties_text(props), encoding="latin-1")
         cmd = tools.command(PRODUCER_PERFORMANCE, [
             "--topic", topic, "--num-records", str(num_records), "--record-size", str(record_size),
-            "--throughput", str(throughput), "--producer.config", str(config)])
+            "--throughput", str(throughput), "--producer.config", str(config), *extra_args])
         run = run_tool(cmd, "ProducerPerformance", timeout)
     try:
         result = parse_producer_summary(run.stdout)

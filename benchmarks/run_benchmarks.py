@@ -67,10 +67,11 @@ MIB = 1024 * 1024
 
 # Row ids for --only, in table order.
 ROWS = ("produce", "background", "verify", "consume", "start", "graceful", "kill", "member-kill", "three-node",
-        "leader-kill", "memory", "power-loss", "check", "bytes", "versions")
+        "leader-kill", "memory", "power-loss", "check", "bytes", "versions", "transactional")
 TIME_ROWS = {"start": "start", "graceful": "restart graceful", "kill": "restart kill"}  # row -> samples' key
 RESTART_MODES = ("graceful", "kill")  # rows named after Restart Broker's mode
 THROUGHPUT_ROWS = ("produce", "background", "verify", "consume", "power-loss")
+TRANSACTION_RECORDS = 500  # the transactional row's records per transaction, ours and ProducerPerformance's
 MEMBER_KILL_SESSION_TIMEOUT = 10.0  # seconds: the member-kill row's classic session timeout (the library's default)
 
 
@@ -118,6 +119,8 @@ def ours_single(image: str, plan: Plan, tools, rep: int) -> dict:
             out.update(throughput(lib, bootstrap, plan, tools, ours_first=rep % 2 == 0))
         if plan.wants("member-kill"):
             out["member kill"] = member_kill(lib, plan.background_seconds)
+        if plan.wants("transactional"):
+            out.update(transactional(lib, bootstrap, plan, tools, out.get("producer performance"), rep % 2 == 0))
     finally:
         lib.stop_kafka()
     return out
@@ -223,6 +226,38 @@ def ours_consume(lib: KafkaPersistenceLibrary, topic: str, records: int) -> dict
     if not counts.caught_up:
         raise RuntimeError(f"Stop Background Consumer: the group did not catch up ({counts})")
     return {"records_per_second": records / took, "seconds": took, "records": records}
+
+
+def transactional(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tools, plain: dict | None,
+                  ours_first: bool) -> dict:
+    """Produce Records transactional=True vs ProducerPerformance --transactional-id, transactions of about
+    TRANSACTION_RECORDS records each: ProducerPerformance ends its transactions by time
+    (--transaction-duration-ms), so that is set to how long it takes to send TRANSACTION_RECORDS records
+    without transactions (its plain rate, this run)."""
+    if plain is None:
+        plain = producer_performance(bootstrap, new_topic("bench-java"), plan.records, VALUE_SIZE, tools=tools,
+                                     timeout=KEYWORD_TIMEOUT).as_dict()
+    duration_ms = max(1, round(TRANSACTION_RECORDS / plain["records_per_second"] * 1000))
+    ours_topic, java_topic = new_topic("bench-tx-ours"), new_topic("bench-tx-java")
+    for topic in (ours_topic, java_topic):
+        create_topic(bootstrap, topic)
+
+    def ours() -> dict:
+        sent = lib.produce_records(ours_topic, plan.records, size=VALUE_SIZE, timeout=KEYWORD_TIMEOUT,
+                                   transactional=True, per_transaction=TRANSACTION_RECORDS)
+        if sent.acknowledged != plan.records or sent.in_doubt:
+            raise RuntimeError(f"Produce Records transactional: {sent}")
+        return {"records_per_second": sent.records_per_second, "seconds": sent.seconds,
+                "transactions": sent.committed}
+
+    def java() -> dict:
+        result = producer_performance(bootstrap, java_topic, plan.records, VALUE_SIZE, tools=tools,
+                                      timeout=KEYWORD_TIMEOUT, extra_args=(
+                                          "--transactional-id", new_topic("bench-tx-java"),
+                                          "--transaction-duration-ms", str(duration_ms)))
+        return {**result.as_dict(), "transaction_duration_ms": duration_ms}
+
+    return in_order([("produce transactional", ours), ("producer performance transactional", java)], ours_first)
 
 
 def member_kill(lib: KafkaPersistenceLibrary, seconds: float) -> dict:
@@ -419,7 +454,8 @@ def check_side(plan: Plan) -> dict:
 def repetition(image: str, plan: Plan, tools, rep: int, log) -> dict:
     """Every side once, in reversed order every other repetition (ours first, then last, ...)."""
     sides = []
-    if plan.wants("start", "graceful", "kill", "three-node", "memory", "member-kill", *THROUGHPUT_ROWS):
+    if plan.wants("start", "graceful", "kill", "three-node", "memory", "member-kill", "transactional",
+                  *THROUGHPUT_ROWS):
         sides.append(("ours", lambda: ours_single(image, plan, tools, rep)))
     if plan.wants("start", "graceful", "kill"):
         sides.append(("bare java", lambda: bare_java_side(plan)))
@@ -631,6 +667,13 @@ def other_lines(reps: list[dict], plan: Plan, memory: dict | None) -> list[Line]
         value = median_of(reps, "check", "records_per_second")
         lines.append(Line("check", f"check() alone, {plan.records:,} records, no broker", rate(value),
                           values={"ours": value}))
+    if plan.wants("transactional"):
+        lines.append(ratio_line(
+            "transactional", f"Produce Records transactional=True per_transaction={TRANSACTION_RECORDS}, "
+            f"{plan.records:,} × 1 KiB", median_of(reps, "ours", "produce transactional", "records_per_second"),
+            median_of(reps, "ours", "producer performance transactional", "records_per_second"),
+            f"ProducerPerformance --transactional-id, --transaction-duration-ms for ~{TRANSACTION_RECORDS} records",
+            rate))
     if memory is not None:
         kept, peak = memory["history kept"], memory["history + check peak"]
         lines.append(Line("bytes", f"Send history bytes per record at {plan.memory_records:,} records "

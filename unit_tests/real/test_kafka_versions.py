@@ -6,6 +6,9 @@ then a leader killed under an acks=all background producer and the verdict. Each
 is generated from ``versions.TESTED_KAFKA_VERSIONS``, so it follows the default when it moves.
 """
 
+import unittest
+
+from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary
 from KafkaPersistenceLibrary.versions import KAFKA_VERSION, TESTED_KAFKA_VERSIONS
 
 from .broker_case import ClusterTestCase
@@ -46,3 +49,20 @@ for _version in TESTED_KAFKA_VERSIONS:
     if _version != KAFKA_VERSION:
         globals()[_smoke_class(_version).__name__] = _smoke_class(_version)
 
+
+
+class MissingReleaseTest(unittest.TestCase):
+    """A release number Maven Central does not serve: Start Kafka asks Maven for real and says so in one line."""
+
+    def test_a_release_maven_cannot_serve(self):
+        library = KafkaPersistenceLibrary()
+        try:
+            with self.assertRaises(KafkaPersistenceError) as caught:
+                library.start_kafka(version="3.7.9")  # the 3.7 line ended with 3.7.2
+        finally:
+            library.stop_kafka()
+        message = str(caught.exception)
+        self.assertRegex(message, r"^No image for Kafka 3\.7\.9: Maven could not serve "
+                                  r"org\.apache\.kafka:kafka_2\.13:3\.7\.9 from \S+: .*--maven-settings FILE\)")
+        self.assertNotIn("\n", message)
+        self.assertIsNone(library.ctx.cluster)

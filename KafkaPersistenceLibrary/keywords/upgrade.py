@@ -193,7 +193,9 @@ class UpgradeKeywords:
             watch.stop()
         leaderless = {p: round(s, 1) for p, s in sorted(watch.leaderless.items())}
         if leaderless:
-            logger.warn(f"Partitions seen without a leader during the {name.split()[0].lower()}: {leaderless}.")
+            first = ", ".join(f"{p} ({s} s)" for p, s in list(leaderless.items())[:5])
+            logger.warn(f"{len(leaderless)} partition(s) seen without a leader during the "
+                        f"{name.split()[0].lower()}: {first}{', ...' if len(leaderless) > 5 else ''}.")
         return DotDict(version=target.version, image=image, nodes=[i for step in steps for i in step],
                        downtime=DotDict(downtime), leaderless=DotDict(leaderless),
                        seconds=round(time.monotonic() - began, 3))

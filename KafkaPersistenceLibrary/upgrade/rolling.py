@@ -7,10 +7,14 @@ import time
 import confluent_kafka
 from confluent_kafka.admin import AdminClient
 from docker.errors import APIError, ContainerError, ImageNotFound
+from kafka.errors import KafkaError
 
 from ..broker import engine
 from ..broker.environment import CONTROLLER_PORT, INTERNAL_PORT
 from ..broker.labels import labels_for
+from ..clients.admin import admin_client
+from ..clients.kafka_python_fix import metadata_from
+from ..clients.quiet import quiet_kafka_client_logs
 from ..errors import KafkaPersistenceError
 from .features import (
     METADATA_VERSION,
@@ -132,9 +136,14 @@ def _partitions(admin: AdminClient, timeout: float):
 
 class LeaderWatch:
     """Samples every partition's leader in a thread while nodes are replaced: a partition without one is
-    the availability an upgrade must not cost (with enough replicas, a graceful stop moves leaders first)."""
+    the availability an upgrade must not cost (with enough replicas, a graceful stop moves leaders first).
+
+    One broker's metadata can be behind (seen at load average 200: a sample in which every partition of
+    the cluster had no leader, one broker's view for one sample), so a partition counts as leaderless only
+    when no running broker, asked itself, names a leader for it."""
 
     def __init__(self, cluster):
+        self._cluster = cluster
         self._admin = AdminClient(cluster.connection.librdkafka(QUIET))
         self._stop = threading.Event()
         self.samples = 0
@@ -146,17 +155,39 @@ class LeaderWatch:
         last = time.monotonic()
         while not self._stop.wait(LEADER_POLL_SECONDS):
             try:
-                partitions = _partitions(self._admin, 2.0)
+                missing = _without_leader(self._admin)
             except confluent_kafka.KafkaException:
                 continue  # no broker answered this sample; the next one asks again
+            if missing:
+                missing = _confirmed(self._cluster, missing)
             now = time.monotonic()
             self.samples += 1
-            for topic, p in partitions:
-                if p.leader < 0:
-                    key = f"{topic}-{p.id}"
-                    self.leaderless[key] = self.leaderless.get(key, 0.0) + (now - last)
+            for key in missing:
+                self.leaderless[key] = self.leaderless.get(key, 0.0) + (now - last)
             last = now
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+def _without_leader(admin: AdminClient, timeout: float = 2.0) -> set[str]:
+    return {f"{topic}-{p.id}" for topic, p in _partitions(admin, timeout) if p.leader < 0}
+
+
+def _confirmed(cluster, missing: set[str]) -> set[str]:
+    """The partitions of ``missing`` for which no running broker, asked itself, names a leader."""
+    topics = sorted({key.rsplit("-", 1)[0] for key in missing})
+    with quiet_kafka_client_logs():
+        admin = admin_client(cluster.connection, 2.0)
+        try:
+            for node_id in cluster.trusted_broker_ids():
+                try:
+                    answer = metadata_from(admin, node_id, topics)
+                except (KafkaError, OSError):
+                    continue  # that broker is down now: the others decide
+                missing = missing - {f"{t['name']}-{p['partition_index']}" for t in answer["topics"]
+                                     for p in t["partitions"] if p["leader_id"] >= 0}
+        finally:
+            admin.close()
+    return missing

@@ -66,11 +66,12 @@ LEADER_KILL_TIMEOUT = 120.0
 MIB = 1024 * 1024
 
 # Row ids for --only, in table order.
-ROWS = ("produce", "background", "verify", "consume", "start", "graceful", "kill", "member-kill", "three-node",
+ROWS = ("produce", "background", "verify", "consume", "copy", "start", "graceful", "kill", "member-kill", "three-node",
         "leader-kill", "memory", "power-loss", "check", "bytes", "versions", "transactional")
 TIME_ROWS = {"start": "start", "graceful": "restart graceful", "kill": "restart kill"}  # row -> samples' key
 RESTART_MODES = ("graceful", "kill")  # rows named after Restart Broker's mode
-THROUGHPUT_ROWS = ("produce", "background", "verify", "consume", "power-loss")
+THROUGHPUT_ROWS = ("produce", "background", "verify", "consume", "copy", "power-loss")
+COPY_BATCH = 500  # the copy row's records per batch (transaction): Start Copier's default
 TRANSACTION_RECORDS = 500  # the transactional row's records per transaction, ours and ProducerPerformance's
 MEMBER_KILL_SESSION_TIMEOUT = 10.0  # seconds: the member-kill row's classic session timeout (the library's default)
 
@@ -172,6 +173,11 @@ def throughput(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tools, 
         if plan.wants("verify"):
             sides.insert(0, ("verify", lambda: ours_verify(lib, ours_topic)))
         out.update(in_order(sides, ours_first))
+    if plan.wants("copy"):
+        out.update(in_order([("copy exactly-once", lambda: ours_copy(lib, bootstrap, ours_topic, plan.records,
+                                                                    "exactly-once")),
+                             ("copy at-least-once", lambda: ours_copy(lib, bootstrap, ours_topic, plan.records,
+                                                                     "at-least-once"))], ours_first))
     return out
 
 
@@ -258,6 +264,21 @@ def transactional(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tool
         return {**result.as_dict(), "transaction_duration_ms": duration_ms}
 
     return in_order([("produce transactional", ours), ("producer performance transactional", java)], ours_first)
+
+
+def ours_copy(lib: KafkaPersistenceLibrary, bootstrap: str, source: str, records: int, mode: str) -> dict:
+    """A one-member copier copies the whole source to a new topic: records / seconds from Start Copier's call
+    (process start and group join included) until Stop Copier returned once its committed offsets reached the
+    acknowledged end (every batch copied and committed)."""
+    target, group = new_topic(f"bench-copy-{mode}"), new_topic("bench-copier")
+    create_topic(bootstrap, target)
+    t0 = now()
+    lib.start_copier(source, target, group=group, mode=mode, members=1, batch=COPY_BATCH)
+    counts = lib.stop_copier(group, timeout=KEYWORD_TIMEOUT)
+    took = now() - t0
+    if not counts.caught_up:
+        raise RuntimeError(f"Stop Copier: the copier did not catch up ({counts})")
+    return {"records_per_second": records / took, "seconds": took, "records": records, "batches": counts.batches}
 
 
 def member_kill(lib: KafkaPersistenceLibrary, seconds: float) -> dict:
@@ -581,6 +602,11 @@ def throughput_lines(reps: list[dict], plan: Plan) -> list[Line]:
             f"caught up, {plan.records:,} × 1 KiB (records / seconds)", median_of(ours, "consume", "records_per_second"),
             median_of(ours, "consumer performance", "messages_per_second"),
             "ConsumerPerformance with a group, nMsg.sec", rate))
+    if plan.wants("copy"):
+        lines.append(ratio_line(
+            "copy", f"Start Copier exactly-once (1 member, batches of {COPY_BATCH}) → Stop Copier caught up, "
+            f"{plan.records:,} × 1 KiB (records / seconds)", median_of(ours, "copy exactly-once", "records_per_second"),
+            median_of(ours, "copy at-least-once", "records_per_second"), "the same at-least-once", rate))
     if plan.wants("member-kill"):
         lines.append(ratio_line(
             "member-kill", "member SIGKILL → its partition processed again (classic, 2 members)",

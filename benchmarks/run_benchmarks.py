@@ -234,6 +234,21 @@ def ours_consume(lib: KafkaPersistenceLibrary, topic: str, records: int) -> dict
     return {"records_per_second": records / took, "seconds": took, "records": records}
 
 
+def ours_copy(lib: KafkaPersistenceLibrary, bootstrap: str, source: str, records: int, mode: str) -> dict:
+    """A one-member copier copies the whole source to a new topic: records / seconds from Start Copier's call
+    (process start and group join included) until Stop Copier returned once its committed offsets reached the
+    acknowledged end (every batch copied and committed)."""
+    target, group = new_topic(f"bench-copy-{mode}"), new_topic("bench-copier")
+    create_topic(bootstrap, target)
+    t0 = now()
+    lib.start_copier(source, target, group=group, mode=mode, members=1, batch=COPY_BATCH)
+    counts = lib.stop_copier(group, timeout=KEYWORD_TIMEOUT)
+    took = now() - t0
+    if not counts.caught_up:
+        raise RuntimeError(f"Stop Copier: the copier did not catch up ({counts})")
+    return {"records_per_second": records / took, "seconds": took, "records": records, "batches": counts.batches}
+
+
 def transactional(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tools, plain: dict | None,
                   ours_first: bool) -> dict:
     """Produce Records transactional=True vs ProducerPerformance --transactional-id, transactions of about
@@ -264,21 +279,6 @@ def transactional(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tool
         return {**result.as_dict(), "transaction_duration_ms": duration_ms}
 
     return in_order([("produce transactional", ours), ("producer performance transactional", java)], ours_first)
-
-
-def ours_copy(lib: KafkaPersistenceLibrary, bootstrap: str, source: str, records: int, mode: str) -> dict:
-    """A one-member copier copies the whole source to a new topic: records / seconds from Start Copier's call
-    (process start and group join included) until Stop Copier returned once its committed offsets reached the
-    acknowledged end (every batch copied and committed)."""
-    target, group = new_topic(f"bench-copy-{mode}"), new_topic("bench-copier")
-    create_topic(bootstrap, target)
-    t0 = now()
-    lib.start_copier(source, target, group=group, mode=mode, members=1, batch=COPY_BATCH)
-    counts = lib.stop_copier(group, timeout=KEYWORD_TIMEOUT)
-    took = now() - t0
-    if not counts.caught_up:
-        raise RuntimeError(f"Stop Copier: the copier did not catch up ({counts})")
-    return {"records_per_second": records / took, "seconds": took, "records": records, "batches": counts.batches}
 
 
 def member_kill(lib: KafkaPersistenceLibrary, seconds: float) -> dict:

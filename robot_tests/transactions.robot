@@ -94,7 +94,7 @@ Copy Through Member And Broker Kills
     [Arguments]    ${source}    ${target}    ${group}    ${mode}
     Create Topic    ${source}    partitions=3
     Create Topic    ${target}    partitions=3
-    Start Background Producer    ${source}    rate=300
+    Start Background Producer    ${source}    rate=200
     Start Copier    ${source}    ${target}    group=${group}    mode=${mode}    members=2
     FOR    ${kill}    IN RANGE    ${COPIER KILLS}
         Restart Copier    group=${group}    member=${{$kill % 2 + 1}}    mode=kill    when=before-commit
@@ -102,7 +102,7 @@ Copy Through Member And Broker Kills
     Restart Broker    mode=kill    broker=leader    topic=${source}    partition=1
     Restart Broker    mode=kill    broker=coordinator    group=${group}
     Stop Background Producer    ${source}
-    ${counts} =    Stop Copier    ${group}
+    ${counts} =    Stop Copier    ${group}    timeout=5 min
     Should Be True    ${counts.caught_up}
 
 Kill Leaders And The Transaction Coordinator

@@ -135,7 +135,7 @@ class CopierKeywords:
         else:
             behind = ", ".join(f"partition {p}: {n}" for p, n in sorted(lag.items())) or "no member runs"
             logger.warn(f"Copier '{copier.group}' had not caught up with '{copier.source}' after {took:.1f} s "
-                        f"({behind} records behind); stopping it anyway.")
+                        f"({behind} records behind; {copier.doing() or 'no member runs'}); stopping it anyway.")
         copier.stop(StopMode.GRACEFUL)
         counts = DotDict(copier.counts(), caught_up=caught_up, lag=sum(lag.values()))
         logger.info(f"Copier '{copier.group}' stopped: {dict(counts)}.")

@@ -120,6 +120,10 @@ class Copier(ConsumerGroup):
                     f"be killed before a commit ({_doing(process)}): does '{self.source}' receive records?")
             time.sleep(0.05)
 
+    def doing(self) -> str:
+        """What each running member was last seen doing, for a log line."""
+        return "; ".join(f"member {n}: {_doing(self.processes[n])}" for n in self.running_members())
+
     def counts(self) -> dict[str, int]:
         """Batches copied, committed, aborted; copies sent; member starts and kills."""
         counts = {"batches": 0, "committed": 0, "aborted": 0, "copies": 0, "member_starts": 0, "member_kills": 0}

@@ -38,8 +38,8 @@ class CopierFaultsTest(ClusterTestCase):
         """Case 2's faults; returns the topics, the group and how many copies the killed members held."""
         source, target = self.topic(partitions=3), self.topic(partitions=3)
         group = f"copier-{mode}"
-        self.library.start_background_producer(source, rate=300)
-        started = self.library.start_copier(source, target, group=group, mode=mode, members=2, batch=100)
+        self.library.start_background_producer(source, rate=200)
+        started = self.library.start_copier(source, target, group=group, mode=mode, members=2)
         self.assertEqual(started.transactional_ids, [f"{group}-1", f"{group}-2"] if mode == "exactly-once" else [])
         for kill in range(MEMBER_KILLS):
             self.library.restart_copier(member=kill % 2 + 1, mode="kill", when="before-commit")
@@ -49,7 +49,7 @@ class CopierFaultsTest(ClusterTestCase):
                 self.library.restart_broker(mode="kill", broker="coordinator", group=group)
         time.sleep(1)
         self.library.stop_background_producer(source)
-        counts = self.library.stop_copier(group)
+        counts = self.library.stop_copier(group, timeout="5 min")  # a loaded machine commits slowly
         self.assertTrue(counts.caught_up, counts)
         self.assertEqual(counts.member_kills, MEMBER_KILLS)
         events = self.library.ctx.copiers[group].events()

@@ -15,6 +15,7 @@ from ..timeouts import to_seconds
 from ..transactions.copier import Copier, CopyMode, KillMoment, sweep_orphans
 from ..transactions.copy_report import timeline_png, verdict_html
 from ..transactions.copy_verdict import judge
+from ..transactions.outcome import Outcome
 from .context import LibraryContext
 from .one_line import keyword
 from .targets import METADATA_TIMEOUT_SECONDS
@@ -125,7 +126,7 @@ class CopierKeywords:
         if run is not None and run.background is not None:
             raise KafkaPersistenceError(f"The background producer of '{copier.source}' still runs: call 'Stop "
                                         f"Background Producer' first, so that the copier has an end to catch up with.")
-        ends = run.history.acked_ends() if run is not None else {}
+        ends = copy_ends(run.history) if run is not None else {}
         started = time.monotonic()
         caught_up, lag = copier.wait_caught_up(ends, seconds) if copier.running_members() else (False, dict(ends))
         took = time.monotonic() - started
@@ -257,7 +258,7 @@ class CopierKeywords:
                                         f"Producer' first.")
         started = time.monotonic()
         deadline = started + seconds
-        ends = run.history.acked_ends()
+        ends = copy_ends(run.history)
         if copier.running_members():
             copier.wait_caught_up(ends, seconds)
         committed = copier.committed()
@@ -315,6 +316,21 @@ class CopierKeywords:
             raise KafkaPersistenceError(f"Several copiers copied '{source}' to '{target}' ({_names(found)}): name "
                                         f"one with group=.")
         return found[0]
+
+
+def copy_ends(history) -> dict[int, int]:
+    """Per source partition, one past the last record a copier must copy: the last acknowledged one, or of a
+    transactional source the last of a committed transaction (a read_committed copier never consumes an aborted
+    record, so its committed offset stops before those)."""
+    log = history.transactions
+    if log is None:
+        return history.acked_ends()
+    ends: dict[int, int] = {}
+    for seq, partition, offset in history.acked_records():
+        txn = log.of(seq)
+        if txn is None or txn.outcome is Outcome.COMMITTED:
+            ends[partition] = max(ends.get(partition, 0), offset + 1)
+    return ends
 
 
 def _names(copiers) -> str:

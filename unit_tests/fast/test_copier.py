@@ -15,6 +15,7 @@ from KafkaPersistenceLibrary.consumers.events import (
 )
 from KafkaPersistenceLibrary.durability.history import SendHistory
 from KafkaPersistenceLibrary.durability.payload import make_payload
+from KafkaPersistenceLibrary.keywords.copier import copy_ends
 from KafkaPersistenceLibrary.transactions.copier import CopyMode, KillMoment, parse_mode, parse_moment
 from KafkaPersistenceLibrary.transactions.copy_report import timeline_png, verdict_html
 from KafkaPersistenceLibrary.transactions.copy_verdict import batches, judge
@@ -177,6 +178,16 @@ class CopyVerdictTest(unittest.TestCase):
         leaked = judge(h, "a", "b", [copy(s, "1.1.1") for s in range(3)], a_batch(1, 1, [0, 1, 2]), transactional=True)
         self.assertEqual(leaked.aborted_reads, 1)
         self.assertIn("seq 2, of a transaction the source's producer aborted", leaked.summary())
+
+    def test_a_copier_of_a_transactional_source_has_caught_up_at_its_last_committed_record(self):
+        h = history(4)
+        self.assertEqual(copy_ends(h), {0: 4})
+        h.transactions = TransactionLog("tx", 2, 0.5)
+        h.transactions.begin(0, 0.0)
+        h.transactions.end(2, Outcome.COMMITTED, 0.1)
+        h.transactions.begin(2, 0.2)
+        h.transactions.end(4, Outcome.ABORTED, 0.3)
+        self.assertEqual(copy_ends(h), {0: 2})
 
     def test_nothing_acknowledged_has_nothing_to_judge(self):
         verdict = judge(history(0), "a", "b", [], [], transactional=True)

@@ -5,7 +5,7 @@ docs follow. It must be a ``org.apache.kafka:kafka_2.13`` release on Maven Centr
 """
 
 LIBRARY_VERSION = "0.1.0"
-KAFKA_VERSION = "4.1.1"
+KAFKA_VERSION = "4.4.0"
 # The Kafka releases this repository runs its tests on (README: Kafka versions): the default
 # gets every test; CI runs a smoke test on each of the others (unit_tests/real/test_kafka_versions.py).
 TESTED_KAFKA_VERSIONS = ("3.9.1", "4.1.1", "4.4.0")

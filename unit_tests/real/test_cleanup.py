@@ -27,7 +27,8 @@ from KafkaPersistenceLibrary.image import resolve_image
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = """
-import sys, time
+import socket, sys, time
+socket.gethostname = lambda: sys.argv[3]  # the sweep tests' own host name: no other run sweeps this one's cluster
 from KafkaPersistenceLibrary import KafkaPersistenceLibrary
 library = KafkaPersistenceLibrary()
 # disk=faulty mounts volatilefs as power_loss=True does, and is its disk fault layer too
@@ -67,13 +68,18 @@ class ProcessEndTest(unittest.TestCase):
         self.addCleanup(self.client.close)
 
     def start_cluster_process(self, brokers: int, faults: str = "") -> subprocess.Popen:
-        process = subprocess.Popen([sys.executable, "-c", STARTER, str(brokers), faults], cwd=ROOT,
+        process = subprocess.Popen([sys.executable, "-c", STARTER, str(brokers), faults, SWEEP_TEST_HOST], cwd=ROOT,
                                    stdout=subprocess.PIPE, text=True)
         self.addCleanup(process.stdout.close)
         self.addCleanup(process.kill)
         address = process.stdout.readline().strip()
         self.assertRegex(address, r"^127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+)*$")
         return process
+
+    def sweep(self) -> list:
+        """Sweep as a run on the sweep tests' host: the killed child's cluster is labelled with it."""
+        with mock.patch("socket.gethostname", return_value=SWEEP_TEST_HOST):
+            return sweep_orphans(self.client)
 
     def resources_of(self, pid: int) -> tuple[list, list]:
         owner = {"label": f"{LABEL_PID}={pid}"}
@@ -93,7 +99,7 @@ class ProcessEndTest(unittest.TestCase):
         process.wait(timeout=30)
         containers, networks = self.resources_of(process.pid)
         self.assertEqual((len(containers), len(networks)), (3, 1), "a killed process cannot clean up")
-        removed = {s.name for s in sweep_orphans(self.client)}
+        removed = {s.name for s in self.sweep()}
         self.assertTrue({c.name for c in containers} | {networks[0].name} <= removed, removed)
         self.assertEqual(self.resources_of(process.pid), ([], []))
 
@@ -109,7 +115,7 @@ class ProcessEndTest(unittest.TestCase):
         self.assertIn("DROP", node.exec_run(["iptables", "-S", "KPL"], user="root").output.decode())
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-        sweep_orphans(self.client)
+        self.sweep()
         self.assertEqual(self.resources_of(process.pid), ([], []))
         self.assertNotIn("fuse.", Path("/proc/mounts").read_text(), "no FUSE mount on the host, ever")
 
@@ -123,7 +129,7 @@ class ProcessEndTest(unittest.TestCase):
         self.assertEqual(node.exec_run(["cat", "/tmp/kpl-clock"]).output.decode().strip(), "+3600")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-        sweep_orphans(self.client)
+        self.sweep()
         self.assertEqual(self.resources_of(process.pid), ([], []))
         host_rules = subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
         self.assertFalse({"KPL", "statistic", "hashlimit"} & set(host_rules.split()), "none of our rules on the host")

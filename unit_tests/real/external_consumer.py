@@ -10,8 +10,8 @@ the verdict has something to catch:
 - ``--ahead-after N``: once N records are processed, commit 500 beyond what it read, and commit
   nothing more: a commit past the end of the acknowledged data.
 
-It prints ``committed`` after its first commit and ``rewound`` once its rewound offset has stood a
-second, for a test to wait on. It exits by itself after ``--max-seconds`` (and when its parent is
+It prints ``committed`` after its first commit and ``rewound`` once its rewound offset has stood 3
+seconds, for a test to wait on. It exits by itself after ``--max-seconds`` (and when its parent is
 gone), so a killed test leaves nothing running.
 
     python unit_tests/real/external_consumer.py BOOTSTRAP TOPIC GROUP [--rewind-after N] [--ahead-after N]
@@ -67,7 +67,9 @@ def main(argv: list[str]) -> int:
             said_committed = True
             print("committed", flush=True)  # what a test waits for: this process reads and commits
         if rewind:
-            time.sleep(1.0)  # the rewound offset stands a while (as a replay being prepared would), seen by sampling
+            # the rewound offset stands a while (as a replay being prepared would), seen by sampling: 3 s, as a
+            # sample can fail for a second or more (COORDINATOR_NOT_AVAILABLE seen in CI on Kafka 4.4.0 under load)
+            time.sleep(3.0)
             print("rewound", flush=True)
     consumer.close()
     return 0

@@ -53,7 +53,9 @@ class ConsumerGroupFaultsTest(ClusterTestCase):
         verdict = self.library.verify_consumer_group_missed_nothing(topic, group=group, timeline="off")
         self.assertEqual(verdict.skipped, 0, verdict)
         self.assertEqual(verdict.committed_too_far, 0, verdict)
-        self.assertGreater(verdict.redelivered, 0, f"{rounds} member kills redelivered nothing: {verdict}")
+        # No assertion that the kills redelivered something: that depends on whether a kill lands between a
+        # member's processing and its commit (in one CI run on Kafka 4.4.0 none of 3 did: 16,450 processed, 0
+        # redelivered, 0 skipped). Case 2 below makes that moment deterministic and asserts the redelivery.
         self.assertIn(coordinator.node, (1, 2, 3))
         return verdict
 

@@ -104,17 +104,22 @@ def timeline_png(history: SendHistory, v: ConsumerVerdict, events: list[MemberEv
     if rows is not None:
         _member_rows(rows, history, events, processes)
     for axes in (top, rows) if rows is not None else (top,):
-        for number, fault in enumerate(history.faults):
-            colour = _RED if fault.error else (fault.colour or _UNCOLOURED_FAULT)
-            end = fault.up_at if fault.up_at is not None else max(fault.down_at, history.now())
-            axes.axvspan(fault.down_at, end, color=colour, alpha=0.15)
-            if axes is top:
-                axes.text(fault.down_at, 0.98 - 0.06 * (number % 4), f" {fault.label}", color=colour, va="top",
-                          ha="left", fontsize=8, fontweight="bold", transform=axes.get_xaxis_transform())
+        _fault_spans(axes, history, labelled=axes is top)
     top.legend(loc="lower right", fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def _fault_spans(axes, history: SendHistory, labelled: bool) -> None:
+    """Each broker fault as a shaded span (red when it failed); ``labelled`` axes also name it."""
+    for number, fault in enumerate(history.faults):
+        colour = _RED if fault.error else (fault.colour or _UNCOLOURED_FAULT)
+        end = fault.up_at if fault.up_at is not None else max(fault.down_at, history.now())
+        axes.axvspan(fault.down_at, end, color=colour, alpha=0.15)
+        if labelled:
+            axes.text(fault.down_at, 0.98 - 0.06 * (number % 4), f" {fault.label}", color=colour, va="top",
+                      ha="left", fontsize=8, fontweight="bold", transform=axes.get_xaxis_transform())
 
 
 def _member_rows(rows, history: SendHistory, events: list[MemberEvent], processes: list[tuple[int, int]]) -> None:

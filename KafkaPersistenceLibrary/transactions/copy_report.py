@@ -12,13 +12,12 @@ import html
 import io
 
 from ..consumers.events import ABORTED, COMMITTED, HOLDING, MemberEvent
-from ..consumers.report import _member_rows
+from ..consumers.report import _fault_spans, _member_rows
 from ..durability.history import SendHistory
 from ..durability.report import verdict_table
 from .copy_verdict import CopyVerdict
 
 _RED, _GREEN, _BLUE, _ORANGE = "#c62828", "#2e7d32", "#1565c0", "#ef6c00"
-_UNCOLOURED_FAULT = "#6a1b9a"
 
 
 def _rows(v: CopyVerdict) -> list[tuple[str, int, bool, str]]:
@@ -95,13 +94,7 @@ def timeline_png(history: SendHistory, v: CopyVerdict, events: list[MemberEvent]
         rows.set_xlabel("seconds since start (bars: partitions held; orange ticks: commits; red ticks: aborts; "
                         "v: held before its commit; x: killed)")
     for axes in (top, rows):
-        for number, fault in enumerate(history.faults):
-            colour = _RED if fault.error else (fault.colour or _UNCOLOURED_FAULT)
-            end = fault.up_at if fault.up_at is not None else max(fault.down_at, history.now())
-            axes.axvspan(fault.down_at, end, color=colour, alpha=0.15)
-            if axes is top:
-                axes.text(fault.down_at, 0.98 - 0.06 * (number % 4), f" {fault.label}", color=colour, va="top",
-                          ha="left", fontsize=8, fontweight="bold", transform=axes.get_xaxis_transform())
+        _fault_spans(axes, history, labelled=axes is top)
     top.legend(loc="lower right", fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -3,16 +3,19 @@
 import time
 import uuid
 
-from confluent_kafka import Producer
+from confluent_kafka import Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from KafkaPersistenceLibrary.clients.reader import READ_COMMITTED, READ_UNCOMMITTED, read_topic
 from KafkaPersistenceLibrary.durability.history import ACKED
 from KafkaPersistenceLibrary.errors import KafkaPersistenceError, VerificationFailed
+from KafkaPersistenceLibrary.transactions.outcome import Outcome
 from unit_tests.real.broker_case import BrokerTestCase
 
 
 class Transactions(BrokerTestCase):
     """One broker with power_loss=True, shared: read_topic's isolation levels, aborted reads caught (case 4),
+    lost committed and torn transactions caught (records deleted for real), in-doubt transactions reported,
     a power cut during committed transactions (case 5). Case 1 (leader and coordinator kills on three
     brokers) is in robot_tests/transactions.robot."""
 
@@ -99,3 +102,57 @@ class Transactions(BrokerTestCase):
         self.assertEqual((counts["torn"], counts["aborted_reads"], counts["duplicated"]), (0, 0, 0))
         self.assertGreater(counts["lost_committed_transactions"], 0)
         self.assertGreater(self.library.ctx.runs[topic].history.count(ACKED), 0)
+
+    def test_deleted_records_make_lost_committed_and_torn_transactions(self):
+        """Kafka's DeleteRecords moves the log start into the middle of the second committed transaction: the
+        first is lost whole, the second torn, at read_committed; the verdict fails and names both."""
+        topic = self.topic(partitions=1)
+        sent = self.library.produce_records(topic, 60, size=40, transactional=True, per_transaction=10)
+        self.assertEqual(sent.committed, 6, "every commit returned (none in doubt, none aborted)")
+        history = self.library.ctx.runs[topic].history
+        self.assertEqual(history.count(ACKED), 60)
+        cut = history.offset[15]  # seq 15: the middle of transaction #1 (seqs 10-19); offsets 0-9, a marker, 11-...
+        self._delete_records(topic, cut)
+
+        with self.assertRaises(VerificationFailed) as failed:
+            self.library.verify_no_acknowledged_records_lost(topic, timeline="off")
+        message, counts = str(failed.exception), failed.exception.counts
+        self.assertTrue(message.startswith("FAIL: 15 records of 2 committed transactions lost (first 2: "
+                                           "#0 (seqs 0-9): 10 of 10 missing, #1 (seqs 10-19): 5 of 10 missing)"),
+                        message)
+        self.assertIn("1 torn transactions (some but not all records visible) (first 1: committed #1 (seqs 10-19): "
+                      "5 of 10 visible)", message)
+        self.assertEqual((counts["lost_committed"], counts["lost_committed_transactions"], counts["torn"],
+                          counts["committed"], counts["read"], counts["aborted_reads"], counts["duplicated"]),
+                         (15, 2, 1, 6, 45, 0, 0))
+
+    def test_in_doubt_transactions_are_reported_not_fatal(self):
+        """A commit that ends in doubt needs a fault at exactly that moment; here the producer's log is told that
+        two transactions it saw end (one committed, one aborted, both for real) ended in doubt, and the real
+        read decides what the verdict says: one visible whole, one not visible, and it passes."""
+        topic = self.topic(partitions=1)
+        self.library.produce_records(topic, 20, size=40, transactional=True, per_transaction=10)
+        self.library.produce_records(topic, 10, size=40, transactional=True, per_transaction=10, abort=1)
+        log = self.library.ctx.runs[topic].history.transactions
+        self.assertEqual([t.outcome for t in log.transactions], [Outcome.COMMITTED] * 2 + [Outcome.ABORTED])
+        for txn in log.transactions[1:]:
+            txn.outcome, txn.error = Outcome.IN_DOUBT, "set by the test"
+
+        verdict = self.library.verify_no_acknowledged_records_lost(topic, timeline="off")
+        self.assertEqual((verdict.committed, verdict.in_doubt, verdict.in_doubt_visible, verdict.in_doubt_invisible,
+                          verdict.torn, verdict.lost_committed), (1, 2, 1, 1, 0, 0))
+
+        self._delete_records(topic, self.library.ctx.runs[topic].history.offset[15])  # into the in-doubt #1
+        with self.assertRaises(VerificationFailed) as failed:
+            self.library.verify_no_acknowledged_records_lost(topic, timeline="off")
+        self.assertIn("1 torn transactions (some but not all records visible) (first 1: in doubt #1 (seqs 10-19): "
+                      "5 of 10 visible)", str(failed.exception))
+        counts = failed.exception.counts
+        self.assertEqual((counts["torn"], counts["lost_committed"], counts["in_doubt_invisible"]), (1, 10, 1))
+
+    def _delete_records(self, topic: str, before_offset: int) -> None:
+        """Kafka's DeleteRecords (admin API): the partition's log start moves to ``before_offset``."""
+        admin = AdminClient(self.library.ctx.cluster.connection.librdkafka({"log_level": 0}))
+        result = admin.delete_records([TopicPartition(topic, 0, before_offset)], request_timeout=30)
+        for future in result.values():
+            self.assertEqual(future.result(30).low_watermark, before_offset)

@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -241,12 +242,29 @@ def ours_copy(lib: KafkaPersistenceLibrary, bootstrap: str, source: str, records
     target, group = new_topic(f"bench-copy-{mode}"), new_topic("bench-copier")
     create_topic(bootstrap, target)
     t0 = now()
-    lib.start_copier(source, target, group=group, mode=mode, members=1, batch=COPY_BATCH)
-    counts = lib.stop_copier(group, timeout=KEYWORD_TIMEOUT)
+    try:
+        lib.start_copier(source, target, group=group, mode=mode, members=1, batch=COPY_BATCH)
+        counts = lib.stop_copier(group, timeout=KEYWORD_TIMEOUT)
+    except BaseException:
+        keep_member_logs(lib, group)
+        raise
     took = now() - t0
     if not counts.caught_up:
-        raise RuntimeError(f"Stop Copier: the copier did not catch up ({counts})")
+        raise RuntimeError(f"Stop Copier: the copier did not catch up ({counts}); member logs in "
+                           f"{keep_member_logs(lib, group)}")
     return {"records_per_second": records / took, "seconds": took, "records": records, "batches": counts.batches}
+
+
+def keep_member_logs(lib: KafkaPersistenceLibrary, group: str) -> str:
+    """Copy a copier's member logs (events, stderr) to benchmarks/results/: Stop Kafka removes their directory,
+    and a failed row without them says nothing about why."""
+    copier = lib.ctx.copiers.get(group)
+    if copier is None:
+        return "(no copier was made)"
+    kept = HERE / "results" / f"{dt.datetime.now():%Y%m%d-%H%M%S}-{group}"
+    shutil.copytree(copier.directory, kept, dirs_exist_ok=True)
+    print(f"  member logs of copier '{group}' kept in {kept}", file=sys.stderr, flush=True)
+    return str(kept)
 
 
 def transactional(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tools, plain: dict | None,

@@ -28,6 +28,10 @@ from . import copier_member
 
 DIRECTORY_PREFIX = "kpl-copier-"
 SESSION_TIMEOUT_SECONDS = 10.0
+# librdkafka 2.16 can leave send_offsets_to_transaction waiting forever, past its timeout, for a group coordinator
+# it forgot after a broker kill (its issues 5511 and 5456): the request is looked at again only when one of the
+# producer's broker connections changes state. Closing idle connections makes such a change within seconds.
+IDLE_CLOSE_MS = 10000
 HOLD_WAIT_SECONDS = 120.0  # a copier stalled by a broker fault may take long to copy its next batch (measured: > 60 s)
 
 
@@ -83,7 +87,8 @@ class Copier(ConsumerGroup):
                    "--owner-pid", str(os.getpid()), "--owner-started", _me_started()]
         consumer = self.connection.librdkafka({**self.options.client_config(), "reconnect.backoff.max.ms": 1000})
         producer = self.connection.librdkafka({"acks": "all", "enable.idempotence": True, "linger.ms": 5,
-                                               "reconnect.backoff.max.ms": 1000, "log_level": 3})
+                                               "reconnect.backoff.max.ms": 1000, "log_level": 3,
+                                               "connections.max.idle.ms": IDLE_CLOSE_MS})
         if self.exactly_once:  # transaction.timeout.ms stays librdkafka's 60 s: a slow cluster must not abort us
             producer["transactional.id"] = self.transactional_id(number)
         with open(stderr_path, "wb") as stderr:

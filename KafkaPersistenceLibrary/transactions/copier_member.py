@@ -97,9 +97,11 @@ class CopierMember:
         self.batch = 0
         self.failed_deliveries = 0
         self.owner_checked = 0.0
-        self.producer_config = config["producer"]
+        debug = _debug()  # librdkafka's own debug log into the member's stderr file, when investigating
+        self.producer_config = {**config["producer"], **debug}
         self.consumer = confluent_kafka.Consumer({**config["consumer"], "group.id": options.group,
-                                                  "enable.auto.commit": False, "isolation.level": "read_committed"})
+                                                  "enable.auto.commit": False, "isolation.level": "read_committed",
+                                                  **debug})
         self.producer = confluent_kafka.Producer(self.producer_config)
 
     def run(self) -> None:
@@ -263,6 +265,12 @@ class CopierMember:
             return True
         self.owner_checked = now
         return process_start(self.options.owner_pid) == self.options.owner_started
+
+
+def _debug() -> dict:
+    """``KPL_COPIER_DEBUG=eos,cgrp,...`` turns on librdkafka's debug contexts (for investigating, not for tests)."""
+    contexts = os.environ.get("KPL_COPIER_DEBUG", "").strip()
+    return {"debug": contexts, "log_level": 7} if contexts else {}
 
 
 def _error(failure: Exception) -> "confluent_kafka.KafkaError":

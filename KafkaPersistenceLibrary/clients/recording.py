@@ -9,6 +9,7 @@ import confluent_kafka
 from ..durability import PENDING, SendHistory, payload_maker
 from .connection import Connection
 from .delivery import Acks
+from .epoch_bumps import epoch_bump_settings
 
 # Batching shared by our keyword and the benchmark's raw clients, so the comparison is
 # between the same client configurations (librdkafka names).
@@ -55,7 +56,8 @@ class RecordingProducer:
             "acks": acks.text, "enable.idempotence": idempotent,
             "message.timeout.ms": timeout_ms, "request.timeout.ms": min(timeout_ms, 30000),
             "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 1000,
-            "queue.buffering.max.messages": 200_000, "log_level": 0, **BATCHING, **(extra or {}),
+            "queue.buffering.max.messages": 200_000, "log_level": 0, **BATCHING,
+            **epoch_bump_settings(history), **(extra or {}),
         })
         self._producer = confluent_kafka.Producer(self._config)
         self._sends = 0
@@ -121,6 +123,8 @@ class _Outcome:
         self.history, self.seq, self.unacknowledged = history, seq, unacknowledged
 
     def __call__(self, error, message) -> None:
+        if self.seq < self.history.bump_horizon:  # outstanding at an epoch bump: may be stored twice
+            self.history.reported_after_bump.add(self.seq)
         if error is None:
             if self.unacknowledged:
                 self.history.unknown(self.seq)  # acks=0: sent, never acknowledged

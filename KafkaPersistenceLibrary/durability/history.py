@@ -72,6 +72,12 @@ class SendHistory:
         self._ack_log = array("d")
         self._ack_log_sorted = True
         self.faults: list[Fault] = []
+        # librdkafka's idempotent producer bumped its epoch at these times (clients/epoch_bumps.py); sends below
+        # ``bump_horizon`` were outstanding at the last bump, and those reported after it are kept here: the
+        # broker cannot deduplicate them across the bump, so the verdict tells their duplicates apart.
+        self.epoch_bumps: list[float] = []
+        self.bump_horizon = 0
+        self.reported_after_bump: set[int] = set()
         self.transactions = None  # a transactions.log.TransactionLog when a transactional producer writes it
 
     def now(self) -> float:
@@ -129,6 +135,14 @@ class SendHistory:
                 return False
             self.outcome[seq] = UNKNOWN
         return True
+
+    def epoch_bumped(self) -> None:
+        """The producer bumped its epoch now: every send made so far and not yet reported may come back twice.
+
+        Called on the thread that serves delivery reports, in their order, so a report served after this
+        call belongs to a send that was still outstanding at the bump."""
+        self.epoch_bumps.append(self.now())
+        self.bump_horizon = len(self.outcome)
 
     def begin_fault(self, kind: str, at: float | None = None, target: str = "", colour: str = "") -> Fault:
         """Record that a fault of ``kind`` (graceful, kill, ...) on ``target`` starts now."""

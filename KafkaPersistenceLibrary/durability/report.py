@@ -38,6 +38,8 @@ def _rows(verdict: Verdict) -> list[tuple[str, int, bool, str]]:
          ex(verdict.order_violation_examples)),
         ("duplicated", verdict.duplicated, verdict.idempotent and verdict.duplicated > 0,
          ex(verdict.duplicated_seqs)),
+        ("duplicated after an epoch bump", verdict.duplicated_after_epoch_bump, False,
+         ex(verdict.duplicated_after_epoch_bump_seqs)),
         ("failed", verdict.failed, False, ""),
         ("failed but read", verdict.failed_but_read,
          verdict.fail_on_failed_read and verdict.failed_but_read > 0,

@@ -9,7 +9,11 @@ The rules, in the order they are applied to each consumed record
 2. **Foreign** - a value that is not ``kpl:<this run_id>:<seq>:...`` or whose seq
    was never sent by this history is counted and ignored.
 3. **Duplicate** - a seq read more than once. Fatal only with ``idempotent=True``:
-   without idempotence a retried send may legitimately be written twice.
+   without idempotence a retried send may legitimately be written twice. A send
+   that was outstanding when librdkafka bumped the producer's epoch and was
+   reported after it (``SendHistory.reported_after_bump``) is counted apart, as
+   *duplicated after an epoch bump*: Kafka cannot deduplicate across epochs
+   (clients/epoch_bumps.py), so that is reported, never fatal.
 4. **Order (acked)** - within a partition, an acknowledged seq read (first time)
    right after a larger acknowledged seq is an order violation: one producer's
    acknowledged order was inverted. Each descent counts once, so one misplaced
@@ -67,6 +71,8 @@ class Verdict:
     consumed: int = 0  # every record the consumer returned, foreign included
     lost: int = 0
     duplicated: int = 0
+    duplicated_after_epoch_bump: int = 0
+    epoch_bumps: int = 0
     offset_mismatches: int = 0
     order_violations: int = 0
     failed: int = 0
@@ -76,6 +82,7 @@ class Verdict:
     foreign: int = 0
     lost_seqs: list[int] = field(default_factory=list)
     duplicated_seqs: list[int] = field(default_factory=list)
+    duplicated_after_epoch_bump_seqs: list[int] = field(default_factory=list)
     offset_mismatch_examples: list[str] = field(default_factory=list)
     order_violation_examples: list[str] = field(default_factory=list)
     failed_but_read_seqs: list[int] = field(default_factory=list)
@@ -131,6 +138,11 @@ class Verdict:
         if self.duplicated and not self.idempotent:
             parts.append(_phrase(self.duplicated, "records duplicated (allowed: not idempotent)",
                                  self.duplicated_seqs))
+        if self.duplicated_after_epoch_bump:
+            parts.append(_phrase(self.duplicated_after_epoch_bump,
+                                 f"records duplicated after the producer bumped its epoch ({self.epoch_bumps} "
+                                 f"bumps; allowed: Kafka cannot deduplicate across epochs)",
+                                 self.duplicated_after_epoch_bump_seqs))
         if self.failed_but_read and not self.fail_on_failed_read:
             parts.append(_phrase(self.failed_but_read, "failed sends read back anyway",
                                  self.failed_but_read_seqs))
@@ -163,7 +175,9 @@ def check(
     See the module docstring for the rules. ``consumed`` may be a generator, so
     the read-back is streamed and never held in memory.
     """
-    v = Verdict(idempotent=idempotent, fail_on_failed_read=fail_on_failed_read)
+    v = Verdict(idempotent=idempotent, fail_on_failed_read=fail_on_failed_read,
+                epoch_bumps=len(history.epoch_bumps))
+    after_bump = history.reported_after_bump
     n = len(history)
     outcome, ack_part, ack_off = history.outcome, history.partition, history.offset
     seq_of = seq_parser(history.run_id)
@@ -189,7 +203,11 @@ def check(
             continue
         count = reads[seq]
         if count:
-            if count == 1:
+            if count == 1 and seq in after_bump:
+                v.duplicated_after_epoch_bump += 1
+                if len(v.duplicated_after_epoch_bump_seqs) < EXAMPLES:
+                    v.duplicated_after_epoch_bump_seqs.append(seq)
+            elif count == 1:
                 v.duplicated += 1
                 if len(v.duplicated_seqs) < EXAMPLES:
                     v.duplicated_seqs.append(seq)

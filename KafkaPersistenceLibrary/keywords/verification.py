@@ -211,6 +211,9 @@ class VerificationKeywords:
         - *lost* (acknowledged, never read): fails;
         - *not at acknowledged offset*, *order violations*: fail;
         - *duplicated*: fails when ``idempotent`` (the library's producer is, with ``acks=all``);
+        - *duplicated after an epoch bump*: reported, never fatal: librdkafka bumped
+          the producer's epoch (sends timed out) and sent what was outstanding
+          again, which Kafka cannot deduplicate across epochs;
         - failed sends read anyway, unknown outcomes: reported;
         - nothing acknowledged at all (e.g. ``acks=0``): fails, as there is
           nothing to judge.

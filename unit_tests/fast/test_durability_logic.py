@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import unittest
 
+from KafkaPersistenceLibrary.clients.epoch_bumps import epoch_bump_settings
+from KafkaPersistenceLibrary.clients.recording import _Outcome
 from KafkaPersistenceLibrary.durability.history import ACKED, PENDING, SendHistory
 from KafkaPersistenceLibrary.durability.payload import make_payload, parse_payload, payload_maker, seq_parser
 from KafkaPersistenceLibrary.durability.report import embed_png_html, timeline_png, verdict_html
@@ -24,6 +26,19 @@ def acked_history(n: int, partitions: int = 2) -> tuple[SendHistory, list[tuple[
         history.acked(seq, p, o, at=seq + 0.5)
         consumed.append((p, o, make_payload(RUN, seq, 32)))
     return history, consumed
+
+
+class _Delivered:
+    """What librdkafka hands a delivery callback for an acknowledged record (the fields _Outcome reads)."""
+
+    def latency(self) -> float:
+        return 0.01
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return 0
 
 
 class PayloadTest(unittest.TestCase):
@@ -101,7 +116,8 @@ class VerdictTest(unittest.TestCase):
     def test_counts_are_the_int_fields_in_order(self) -> None:
         """What Verify No Acknowledged Records Lost returns: these keys, in this order (tests and suites read them)."""
         counts = check(*acked_history(3)).counts()
-        self.assertEqual(list(counts), ["acknowledged", "read", "consumed", "lost", "duplicated", "offset_mismatches",
+        self.assertEqual(list(counts), ["acknowledged", "read", "consumed", "lost", "duplicated",
+                                        "duplicated_after_epoch_bump", "epoch_bumps", "offset_mismatches",
                                         "order_violations", "failed", "failed_but_read", "unknown", "unknown_read",
                                         "foreign"])
         self.assertEqual((counts["acknowledged"], counts["lost"]), (3, 0))
@@ -139,6 +155,36 @@ class VerdictTest(unittest.TestCase):
         self.assertTrue(v.passed)
         self.assertEqual(v.duplicated, 1)
         self.assertIn("allowed: not idempotent", v.summary())
+
+    def test_duplicate_after_an_epoch_bump_is_reported_not_fatal(self) -> None:
+        """Kafka cannot deduplicate across a producer's epochs: such a duplicate is counted apart."""
+        h, consumed = acked_history(10)
+        h.epoch_bumps.append(4.0)
+        h.reported_after_bump.add(3)  # outstanding at the bump, reported after it
+        consumed += [(1, 5, make_payload(RUN, 3, 32)), (0, 6, make_payload(RUN, 2, 32))]
+        v = check(h, consumed, idempotent=True)
+        self.assertEqual((v.duplicated_after_epoch_bump, v.duplicated_after_epoch_bump_seqs, v.epoch_bumps),
+                         (1, [3], 1))
+        self.assertEqual((v.duplicated, v.duplicated_seqs), (1, [2]), "seq 2 was reported before the bump: fatal")
+        self.assertFalse(v.passed)
+        self.assertIn("1 records duplicated after the producer bumped its epoch (1 bumps; allowed", v.summary())
+        del consumed[-1]
+        self.assertTrue(check(h, consumed, idempotent=True).passed)
+
+    def test_reports_after_an_epoch_bump_are_marked(self) -> None:
+        """The delivery callback marks the sends outstanding at librdkafka's bump, seen in its eos log line."""
+        history = SendHistory(RUN, clock=lambda: 0.0)
+        outcomes = [_Outcome(history, history.new_send(), False) for _ in range(3)]
+        outcomes[0](None, _Delivered())
+        watch = epoch_bump_settings(history)["logger"]
+        watch.debug("IDEMPSTATE [rdkafka#producer-1] [thrd:main]: Idempotent producer state change Assigned -> DrainBump")
+        self.assertEqual(history.epoch_bumps, [])
+        watch.debug("DRAIN [rdkafka#producer-1] [thrd:x]: All partitions drained, bumped epoch to PID{Id:0,Epoch:1}")
+        later = _Outcome(history, history.new_send(), False)
+        outcomes[1](None, _Delivered())
+        outcomes[2](None, _Delivered())
+        later(None, _Delivered())
+        self.assertEqual((len(history.epoch_bumps), history.reported_after_bump), (1, {1, 2}))
 
     def test_offset_moved(self) -> None:
         h, consumed = acked_history(4)  # p0: seq0@0, seq2@1; p1: seq1@0, seq3@1

@@ -4,11 +4,10 @@ Documentation    Transactions (issue 18): a transactional producer's records jud
 ...              transactions caught when a read_uncommitted reader is asked for committed records only.
 ...              (The copier's cases join this suite and share its cluster.)
 ...
-...              Short form (CI): one leader kill and one coordinator kill; the copier through member kills.
+...              Short form (CI): one leader kill and one coordinator kill; the copier through one member
+...              kill, a leader kill and a kill of its group's coordinator.
 ...              Long form (the issue's cases 1 and 2): robot --variable LEADER_KILLS:3
-...              --variable COORDINATOR_KILLS:2 --variable COPIER_KILLS:3 --variable COPIER_BROKER_KILLS:True
-...              robot_tests/transactions.robot (the copier's broker kills are not in CI: after a coordinator
-...              kill a member can stall for minutes, README: Transactions).
+...              --variable COORDINATOR_KILLS:2 --variable COPIER_KILLS:3 robot_tests/transactions.robot
 
 Library          KafkaPersistenceLibrary
 
@@ -19,7 +18,6 @@ Suite Setup      Start Kafka    brokers=3
 ${LEADER KILLS}         1
 ${COORDINATOR KILLS}    1
 ${COPIER KILLS}         1
-${COPIER BROKER KILLS}    ${FALSE}
 
 
 *** Test Cases ***
@@ -92,9 +90,9 @@ Copier Mistakes Say So
 *** Keywords ***
 Copy Through Member And Broker Kills
     [Documentation]    A background producer on ${source}, a 2-member copier to ${target}; ${COPIER KILLS} member
-    ...    kill(s) between produce and commit (with COPIER_BROKER_KILLS a leader kill of ${source} and a kill
-    ...    of the coordinator of the copier's group); then the copier is stopped once it has copied every
-    ...    acknowledged record.
+    ...    kill(s) between produce and commit, a leader kill of ${source} after the first and a kill of the
+    ...    coordinator of the copier's group after the second (or the first, if it is the only one); then
+    ...    the copier is stopped once it has copied every acknowledged record.
     [Arguments]    ${source}    ${target}    ${group}    ${mode}
     Create Topic    ${source}    partitions=3
     Create Topic    ${target}    partitions=3
@@ -102,10 +100,12 @@ Copy Through Member And Broker Kills
     Start Copier    ${source}    ${target}    group=${group}    mode=${mode}    members=2
     FOR    ${kill}    IN RANGE    ${COPIER KILLS}
         Restart Copier    group=${group}    member=${{$kill % 2 + 1}}    mode=kill    when=before-commit
-    END
-    IF    ${COPIER BROKER KILLS}
-        Restart Broker    mode=kill    broker=leader    topic=${source}    partition=1
-        Restart Broker    mode=kill    broker=coordinator    group=${group}
+        IF    ${kill} == 0
+            Restart Broker    mode=kill    broker=leader    topic=${source}    partition=1
+        END
+        IF    ${kill} == 1 or ${COPIER KILLS} == 1
+            Restart Broker    mode=kill    broker=coordinator    group=${group}
+        END
     END
     Stop Background Producer    ${source}
     ${counts} =    Stop Copier    ${group}    timeout=5 min

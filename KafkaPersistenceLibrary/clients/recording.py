@@ -64,7 +64,7 @@ class RecordingProducer:
         try:  # connect before the first record, so that a produce rate does not count the bootstrap
             self._producer.list_topics(timeout=min(delivery_timeout, 30.0))
         except confluent_kafka.KafkaException as error:
-            self.close()
+            RecordingProducer.close(self)  # not self.close(): a subclass's close needs what its __init__ sets later
             raise ProducerError(f"no connection to {connection.bootstrap}: {error.args[0].str()}") from None
 
     def send_one(self) -> int:

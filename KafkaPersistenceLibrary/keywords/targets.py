@@ -17,6 +17,7 @@ METADATA_TIMEOUT_SECONDS = 10.0
 def select_nodes(ctx: LibraryContext, cluster: Cluster, broker: "int | str | None", topic: "str | None",
                  partition: int, group: "str | None" = None, transactional_id: "str | None" = None) -> Selection:
     """Resolve ``broker`` (node id, leader, follower, controller, coordinator, all, random) and log the choice."""
+    check_coordinated(broker, group, transactional_id)
 
     def partition_state():
         if not topic:
@@ -45,6 +46,18 @@ def select_nodes(ctx: LibraryContext, cluster: Cluster, broker: "int | str | Non
                        partition_state, controller, ctx.random, ctx.seed, cluster.single_node, group_coordinator)
     logger.info(f"broker={broker if broker is not None else '(default)'}: {selection.how}.")
     return selection
+
+
+def check_coordinated(broker: "int | str | None", group: "str | None", transactional_id: "str | None") -> None:
+    """group= and transactional_id= belong to broker=coordinator: checked on every cluster, though one node is
+    every coordinator of a one-node cluster (a test written on one node must not fail only on three)."""
+    if parse(broker) == "coordinator":
+        coordinated(group, transactional_id)
+    elif group or transactional_id:
+        given = "group=" if group else "transactional_id="
+        raise KafkaPersistenceError(f"{given} names what broker=coordinator coordinates, and broker= is "
+                                    f"{broker if broker is not None else 'not given'}: add broker=coordinator, "
+                                    f"or drop {given}")
 
 
 def coordinated(group: "str | None", transactional_id: "str | None") -> tuple[str, bool]:

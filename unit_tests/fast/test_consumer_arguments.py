@@ -1,12 +1,14 @@
 """Consumer group arguments and the coordinator selector, without Docker (issue 17)."""
 
 import random
+import types
 import unittest
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary
 from KafkaPersistenceLibrary.clients.admin import PartitionState
 from KafkaPersistenceLibrary.consumers.group import Commit, ConsumerGroup, GroupOptions, Protocol, StartFrom, parse_options
 from KafkaPersistenceLibrary.faults.selection import role_name, select
+from KafkaPersistenceLibrary.keywords.targets import check_coordinated, select_nodes
 
 NOT_ASKED = PartitionState("t", 0, 1, (1, 2, 3), (1, 2, 3), 0)
 
@@ -74,6 +76,35 @@ class CoordinatorSelectorTest(unittest.TestCase):
     def test_without_group_or_transactional_id(self):
         with self.assertRaisesRegex(KafkaPersistenceError, r"^broker=coordinator needs what it coordinates"):
             self.choose(None)
+
+    def test_coordinator_arguments_are_checked_whatever_the_cluster(self):
+        """Before, a one-node cluster took every one of these and faulted its node (the keyword probe): a test
+        written there passed, then failed on three brokers."""
+        refused = {
+            (None, "billing", None): "group= names what broker=coordinator coordinates, and broker= is not given: "
+                                     "add broker=coordinator, or drop group=",
+            ("leader", None, "tx-1"): "transactional_id= names what broker=coordinator coordinates, and broker= is "
+                                      "leader: add broker=coordinator, or drop transactional_id=",
+            ("coordinator", "billing", "tx-1"): "broker=coordinator takes group= or transactional_id=, not both.",
+            ("coordinator", None, ""): "broker=coordinator needs what it coordinates: give group= (a consumer group) "
+                                       "or transactional_id=.",
+        }
+        for (broker, group, transactional_id), message in refused.items():
+            with self.subTest(broker=broker, group=group, transactional_id=transactional_id):
+                with self.assertRaises(KafkaPersistenceError) as raised:
+                    check_coordinated(broker, group, transactional_id)
+                self.assertEqual(str(raised.exception), message)
+        check_coordinated("coordinator", None, "tx-1")
+        check_coordinated(1, None, None)
+
+    def test_a_one_node_cluster_refuses_them_too(self):
+        one_node = types.SimpleNamespace(brokers=[types.SimpleNamespace(node_id=1)], controllers=[], single_node=True)
+        context = types.SimpleNamespace(random=random.Random(1), seed=1)
+        self.assertEqual(select_nodes(context, one_node, "coordinator", None, 0, group="billing").node_ids, [1])
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^group= names what broker=coordinator coordinates"):
+            select_nodes(context, one_node, None, None, 0, group="billing")
+        with self.assertRaisesRegex(KafkaPersistenceError, r"^broker=coordinator takes group= or transactional_id="):
+            select_nodes(context, one_node, "coordinator", None, 0, group="billing", transactional_id="tx-1")
 
 
 if __name__ == "__main__":

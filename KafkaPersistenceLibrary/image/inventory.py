@@ -4,6 +4,10 @@ Every version is an image of its own (~120 MB on top of a ~305 MB base they shar
 plus its jars in the cache directory (~60-80 MB): several versions must not fill the
 disk silently. ``list`` shows each with its size and whether this tree would use it;
 ``prune`` removes what it would not (``--version``, ``--all``: more).
+
+Other checkouts and a running CI share the engine and the cache directory: ``prune``
+never removes an image a container (running, paused or stopped, anyone's) was made
+from, and holds the build lock, so no build of that cache directory is halfway.
 """
 
 import dataclasses
@@ -22,6 +26,7 @@ from .build import (
     megabytes,
 )
 from .kafka_versions import check_version
+from .lock import build_lock
 from .tools import ImageError, run
 
 PARENT_HOPS = 20  # a builder stage sits a few layers above the base
@@ -148,13 +153,41 @@ def list_lines(cache_dir):
     return lines
 
 
-def prune(cache_dir, versions=(), everything=False, log=print):
-    """Remove stale images and cache directories (and those of ``versions``, or all of ours); returns bytes freed."""
+def images_in_use():
+    """Short image id -> the names of the containers (any state, anyone's) made from it."""
+    ids = run(["docker", "ps", "-a", "-q", "--no-trunc"], "docker ps", timeout=120).split()
+    if not ids:
+        return {}
+    try:
+        output = run(["docker", "container", "inspect", "--format", "{{.Image}} {{.Name}}", *ids],
+                     "docker container inspect", timeout=120)
+    except ImageError as error:  # a container removed between the two calls: ask again, once
+        if "No such" not in str(error):
+            raise
+        return images_in_use()
+    used = {}
+    for line in output.splitlines():
+        image, _, name = line.strip().partition(" ")
+        used.setdefault(image.split(":")[-1][:12], []).append(name.lstrip("/"))
+    return used
+
+
+def prune(cache_dir, versions=(), everything=False, log=print, only=None):
+    """Remove stale images and cache directories (and those of ``versions``, or all of ours); returns bytes freed.
+
+    Images a container uses are kept, whatever the arguments (another checkout or CI may be running
+    them). ``only(item)`` narrows what may be removed (tests prune throwaway images of their own)."""
     versions = {check_version(version) for version in versions}
+    with build_lock(Path(cache_dir), log):
+        return _prune(cache_dir, versions, everything, log, only or (lambda item: True))
+
+
+def _prune(cache_dir, versions, everything, log, only):
     items = inventory(cache_dir)
+    in_use = images_in_use()
 
     def doomed(item):
-        return everything or not item.current or item.version in versions
+        return only(item) and (everything or not item.current or item.version in versions)
 
     freed = 0
     order = {"kafka": 0, "builder": 1, "base": 2, "cache": 3}  # children before their parents
@@ -163,6 +196,10 @@ def prune(cache_dir, versions=(), everything=False, log=print):
             shutil.rmtree(item.name, ignore_errors=True)
             marker = Path(item.name + ".complete")
             marker.unlink(missing_ok=True)
+        elif item.image_id in in_use:
+            users = in_use[item.image_id]
+            log(f"kept {item.name}: container(s) {', '.join(users[:3])}{', ...' if len(users) > 3 else ''} use it")
+            continue
         else:
             result = subprocess.run(["docker", "rmi", *(item.name.split(", ") if item.name[0] != "<" else
                                                         [item.image_id])],

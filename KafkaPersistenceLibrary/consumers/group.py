@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import confluent_kafka
@@ -39,6 +40,7 @@ from .watch import REQUEST_TIMEOUT_SECONDS, CommittedOffsetWatcher, CommittedSam
 
 DIRECTORY_PREFIX = "kpl-consumers-"
 READY_TIMEOUT_SECONDS = 60.0
+STUCK_MARGIN_SECONDS = 2.0  # past the client's own timeout, a committed() call counts as stuck
 GRACEFUL_STOP_SECONDS = 30.0
 KILL_WAIT_SECONDS = 10.0
 WAIT_PAUSE_SECONDS = 0.2
@@ -337,11 +339,12 @@ class ConsumerCommittedWatcher(CommittedOffsetWatcher):
         return self._consumer
 
     def _ask(self) -> CommittedSample:
-        consumer = self._client()
-        partitions = self._topic_partitions(consumer)
-        t = time.monotonic()  # when the question left (see CommittedOffsetWatcher._ask)
-        answer = consumer.committed([confluent_kafka.TopicPartition(self.topic, p) for p in partitions],
-                                    timeout=REQUEST_TIMEOUT_SECONDS + 1)
+        with self._lock:  # one question at a time: the sampling thread and sample_now share the consumer
+            consumer = self._client()
+            partitions = self._topic_partitions(consumer)
+            t = time.monotonic()  # when the question left (see CommittedOffsetWatcher._ask)
+            answer = self._committed_within(consumer, [confluent_kafka.TopicPartition(self.topic, p)
+                                                       for p in partitions], REQUEST_TIMEOUT_SECONDS + 1)
         offsets: dict[int, int | None] = {p: None for p in partitions}
         for tp in answer:
             if tp.error is not None:
@@ -350,10 +353,38 @@ class ConsumerCommittedWatcher(CommittedOffsetWatcher):
                 offsets[tp.partition] = tp.offset if tp.offset >= 0 else None
         return CommittedSample(t, offsets)
 
+    def _committed_within(self, consumer, partitions: list, seconds: float) -> list:
+        """``consumer.committed()``, bounded by us: with every broker killed, librdkafka 2.16's committed() was seen
+        waiting far past its timeout (> 90 s for 3 s; the keyword probe's Stop Copier). A question that does not
+        come back in time gives its consumer up (closed once the call returns, if ever) and fails as a sample."""
+        answer: dict = {}
+        returned = threading.Event()
+        given_up = threading.Event()
+
+        def ask():
+            try:
+                answer["offsets"] = consumer.committed(partitions, timeout=seconds)
+            except Exception as error:  # noqa: BLE001 - handed to the caller below
+                answer["error"] = error
+            returned.set()
+            if given_up.is_set():
+                consumer.close()
+
+        threading.Thread(target=ask, name=f"committed-{self.group}", daemon=True).start()
+        if not returned.wait(seconds + STUCK_MARGIN_SECONDS):
+            given_up.set()
+            self._consumer = None  # not closed: close() would wait for the stuck call
+            raise TimeoutError(f"the committed offsets did not come back within {seconds + STUCK_MARGIN_SECONDS:g} s "
+                               f"(librdkafka's committed() did not return)")
+        if "error" in answer:
+            raise answer["error"]
+        return answer["offsets"]
+
     def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
+        with self._lock:
+            if self._consumer is not None:
+                self._consumer.close()
+                self._consumer = None
 
 
 def _wrote(process: MemberProcess, kind: str) -> bool:

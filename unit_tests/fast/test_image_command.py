@@ -1,5 +1,6 @@
 """The image command's own checks, before it touches Docker or the network."""
 
+import os
 import subprocess
 import sys
 import unittest
@@ -12,6 +13,14 @@ class ImageCommandTest(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stderr.strip(), "error: Maven settings file not found: /nonexistent/settings.xml")
         self.assertEqual(result.stdout, "")
+
+    def test_prune_refuses_a_version_that_is_no_release_before_it_looks_at_anything(self):
+        result = subprocess.run([sys.executable, "-m", "KafkaPersistenceLibrary.image", "prune", "--version", "latest",
+                                 "--cache-dir", "/nonexistent/kpl-cache"], capture_output=True, text=True,
+                                env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+        self.assertEqual((result.returncode, result.stderr.strip(), result.stdout),
+                         (2, "error: Invalid Kafka version 'latest': use a release number such as 4.4.0 or 3.9.1 "
+                             "(major.minor.patch, as on Maven Central)", ""))
 
 
 if __name__ == "__main__":

@@ -85,10 +85,12 @@ def target_levels(image: str, owner: str, version: str) -> tuple[dict[str, int],
     ``version-mapping``: their metadata.version comes from RELEASE_LEVELS (they finalize nothing else)."""
     client = engine.connect()
     try:
+        client.images.get(image)  # else docker-py would try to pull it, and the engine's refusal is an HTTP 500
         output = client.containers.run(image, MAPPING_COMMAND, entrypoint=[], remove=True, labels=labels_for(owner),
                                        stdout=True, stderr=False)
     except ImageNotFound:
-        raise KafkaPersistenceError(f"Image '{image}' is not on this Docker engine: build it first.") from None
+        raise KafkaPersistenceError(f"Image '{image}' is not on this Docker engine: build it first ('kafka-persistence-"
+                                    f"image build --kafka-version {version}'), or give image= of one that is.") from None
     except ContainerError:
         line = ".".join(map(str, release_line(version)))
         if line not in RELEASE_LEVELS:

@@ -1,4 +1,5 @@
-"""``kafka-persistence-image prune`` on the real engine, on throwaway images of this test's own only.
+"""Images on the real engine: ``kafka-persistence-image prune`` on throwaway images of this test's own only,
+and an upgrade to an image the engine does not have.
 
 The engine and the cache are shared with other checkouts and with a running CI: prune must
 never remove an image a container was made from. The test makes two stale images of ours
@@ -14,8 +15,10 @@ import uuid
 import docker
 from docker.errors import ImageNotFound, NotFound
 
+from KafkaPersistenceLibrary import KafkaPersistenceError
 from KafkaPersistenceLibrary.image.build import BASE_REPOSITORY, INPUT_HASH_LABEL, KAFKA_VERSION_LABEL, base_hash
 from KafkaPersistenceLibrary.image.inventory import images, prune
+from KafkaPersistenceLibrary.upgrade.rolling import target_levels
 from KafkaPersistenceLibrary.versions import KAFKA_VERSION
 
 
@@ -72,6 +75,18 @@ class PruneTest(unittest.TestCase):
         for tag in ("used", "used-pinned"):  # before, 'docker rmi' of both tags untagged the first, then refused
             self.assertEqual(self.client.images.get(f"kpl-prune-test-{self.run_id}/kafka:{tag}").id.split(":")[-1][:12],
                              used)
+
+
+class MissingImageTest(unittest.TestCase):
+    def test_an_image_the_engine_lacks_is_named_with_what_to_do(self):
+        """Before: docker-py tried to pull it, and Upgrade Kafka    image=no/such:image said '500 Server Error for
+        http+docker://localhost/v1.41/images/create?...' (the keyword probe)."""
+        image = f"kpl-no-such-{uuid.uuid4().hex[:8]}/kafka:4.4.0"
+        with self.assertRaises(KafkaPersistenceError) as raised:
+            target_levels(image, "missing-image-test", "4.4.0")
+        self.assertEqual(str(raised.exception), f"Image '{image}' is not on this Docker engine: build it first "
+                                                f"('kafka-persistence-image build --kafka-version 4.4.0'), or give "
+                                                f"image= of one that is.")
 
 
 if __name__ == "__main__":

@@ -302,18 +302,24 @@ def transactional(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tool
         # transaction about as the duration squared (measured: 5 ms gave 138, 18 ms 1,626).
         duration_ms = max(1, round(duration_ms * math.sqrt(TRANSACTION_RECORDS / came_out)))
 
-    def ours() -> dict:
-        sent = lib.produce_records(ours_topic, plan.records, size=VALUE_SIZE, timeout=KEYWORD_TIMEOUT,
-                                   transactional=True, per_transaction=TRANSACTION_RECORDS)
+    def ours(topic: str = ours_topic, per_transaction: int = TRANSACTION_RECORDS) -> dict:
+        sent = lib.produce_records(topic, plan.records, size=VALUE_SIZE, timeout=KEYWORD_TIMEOUT,
+                                   transactional=True, per_transaction=per_transaction)
         if sent.acknowledged != plan.records or sent.in_doubt:
             raise RuntimeError(f"Produce Records transactional: {sent}")
         return {"records_per_second": sent.records_per_second, "seconds": sent.seconds,
-                "transactions": sent.committed}
+                "transactions": sent.committed, "per_transaction": per_transaction}
 
     def java() -> dict:
         return {**java_transactional(java_topic, plan.records, duration_ms), "calibration": calibration}
 
-    return in_order([("produce transactional", ours), ("producer performance transactional", java)], ours_first)
+    out = in_order([("produce transactional", ours), ("producer performance transactional", java)], ours_first)
+    # and ours at the size ProducerPerformance's transactions came out at: the like-for-like figure
+    same_topic = new_topic("bench-tx-same")
+    create_topic(bootstrap, same_topic)
+    came_out = max(1, out["producer performance transactional"]["records_per_transaction"])
+    out["produce transactional same size"] = ours(same_topic, came_out)
+    return out
 
 
 def duration_for(records_per_second: float) -> int:
@@ -742,6 +748,11 @@ def other_lines(reps: list[dict], plan: Plan, memory: dict | None) -> list[Line]
             f"ProducerPerformance --transactional-id, --transaction-duration-ms calibrated for ~{TRANSACTION_RECORDS} "
             f"records (came out: {per or 0:,.0f} per transaction)",
             rate))
+        lines.append(ratio_line(
+            "transactional", "the same, per_transaction= the size ProducerPerformance's transactions came out at "
+            "(per repetition)", median_of(reps, "ours", "produce transactional same size", "records_per_second"),
+            median_of(reps, "ours", "producer performance transactional", "records_per_second"),
+            "ProducerPerformance, as above", rate))
     if memory is not None:
         kept, peak = memory["history kept"], memory["history + check peak"]
         lines.append(Line("bytes", f"Send history bytes per record at {plan.memory_records:,} records "

@@ -32,7 +32,7 @@ SESSION_TIMEOUT_SECONDS = 10.0
 # it forgot after a broker kill (its issues 5511 and 5456): the request is looked at again only when one of the
 # producer's broker connections changes state. Closing idle connections makes such a change within seconds.
 IDLE_CLOSE_MS = 10000
-HOLD_WAIT_SECONDS = 120.0  # a copier stalled by a broker fault may take long to copy its next batch (measured: > 60 s)
+HOLD_WAIT_SECONDS = 120.0  # after a broker kill a copier's next batch waits for rebalances (measured: up to 30 s)
 
 
 class CopyMode(enum.Enum):
@@ -160,7 +160,21 @@ def _doing(process: MemberProcess) -> str:
     now = time.monotonic()
     last = ", ".join(f"{e.kind}{' batch ' + str(e.data['batch']) if 'batch' in e.data else ''} {now - e.t:.0f} s ago"
                      for e in events[-3:])
-    return f"it holds partitions {sorted(held) or 'none'}; its last events: {last or 'none'}"
+    waiting = _waiting_in(process.stderr_path)
+    return (f"it holds partitions {sorted(held) or 'none'}; its last events: {last or 'none'}"
+            + (f"; {waiting}" if waiting else ""))
+
+
+def _waiting_in(stderr_path: str) -> str:
+    """The member's own line saying it is still waiting in a client call, unless that call has returned since."""
+    try:
+        with open(stderr_path, "rb") as f:
+            f.seek(max(0, os.path.getsize(stderr_path) - 65536))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    marks = [line for line in lines if line.startswith((copier_member.WAITING, copier_member.RETURNED))]
+    return marks[-1].replace("copier member ", "", 1) if marks and marks[-1].startswith(copier_member.WAITING) else ""
 
 
 def _held(process: MemberProcess) -> list[int]:

@@ -24,16 +24,20 @@ SIGTERM is a graceful stop: finish the batch in hand, commit it, close (which
 leaves the group) and write ``stopped``. SIGUSR1 asks the member to hold its next
 batch between produce and commit (``holding``) until it is killed: the worst
 moment to crash, on demand. The member exits by itself when its owner process is
-gone (a killed test run), so it never outlives it.
+gone (a killed test run), so it never outlives it. A client call still waiting after
+30 s is named on stderr (and again when it returns), and the copier's messages about
+the member repeat it: librdkafka 2.16 can wait past a call's own timeout.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
+import threading
 import time
 
 import confluent_kafka
@@ -63,6 +67,8 @@ OWNER_CHECK_SECONDS = 0.5
 CALL_SECONDS = 10.0  # one transactional call (init, send offsets, commit, abort); retried while retriable
 RETRY_SECONDS = 120.0  # how long a retriable call is asked again before the member gives up on it
 HOLD_SECONDS = 30.0  # a batch held before its commit goes on by itself after this (the test should have killed us)
+WAITING_SECONDS = 30.0  # a client call still waiting after this is named on stderr (librdkafka may ignore timeouts)
+WAITING, RETURNED = "copier member still waiting in", "copier member returned from"  # copier.py reads these lines
 
 
 def arguments(argv: list[str]) -> argparse.Namespace:
@@ -97,6 +103,8 @@ class CopierMember:
         self.batch = 0
         self.failed_deliveries = 0
         self.owner_checked = 0.0
+        self.calling: tuple[str, float] | None = None  # the client call the main thread is in, and since when
+        self.watched = threading.Event()  # set: the call watcher ends (the process's exit ends it anyway)
         debug = _debug()  # librdkafka's own debug log into the member's stderr file, when investigating
         self.producer_config = {**config["producer"], **debug}
         self.consumer = confluent_kafka.Consumer({**config["consumer"], "group.id": options.group,
@@ -105,6 +113,7 @@ class CopierMember:
         self.producer = confluent_kafka.Producer(self.producer_config)
 
     def run(self) -> None:
+        threading.Thread(target=self._watch_calls, name="watch-calls", daemon=True).start()
         try:
             if self.exactly_once:  # fences the member's previous process and aborts what it left open
                 self._call(lambda: self.producer.init_transactions(CALL_SECONDS), "init_transactions")
@@ -176,7 +185,8 @@ class CopierMember:
     def _copy_then_commit(self, batch, tag, records, starts, offsets) -> None:
         self.failed_deliveries = 0
         self._produce(records, tag, on_delivery=self._delivered)
-        left = self.producer.flush(RETRY_SECONDS)
+        with self._waiting("flush"):
+            left = self.producer.flush(RETRY_SECONDS)
         failed = self.failed_deliveries + left
         self.log.write(PRODUCED, batch=batch, records=len(records), failed=failed)
         if failed:
@@ -188,7 +198,8 @@ class CopierMember:
         partitions = [confluent_kafka.TopicPartition(self.options.source, p, o) for p, o in offsets.items()]
         error = ""
         try:
-            result = self.consumer.commit(offsets=partitions, asynchronous=False) or []
+            with self._waiting("commit"):
+                result = self.consumer.commit(offsets=partitions, asynchronous=False) or []
             error = "; ".join(f"{tp.partition}: {tp.error}" for tp in result if tp.error)
         except confluent_kafka.KafkaException as failure:
             error = str(_error(failure))
@@ -236,17 +247,41 @@ class CopierMember:
     def _call(self, call, name: str) -> None:
         """A transactional call, asked again while librdkafka says it may be (a coordinator moving, a timeout)."""
         deadline = time.monotonic() + RETRY_SECONDS
-        while True:
-            try:
-                call()
-                return
-            except confluent_kafka.KafkaException as failure:
-                error = _error(failure)
-                if not error.retriable() or time.monotonic() >= deadline:
-                    raise
-            if not self._owner_alive(force=True):
-                raise Gone()
-            time.sleep(0.2)
+        with self._waiting(name):
+            while True:
+                try:
+                    call()
+                    return
+                except confluent_kafka.KafkaException as failure:
+                    error = _error(failure)
+                    if not error.retriable() or time.monotonic() >= deadline:
+                        raise
+                if not self._owner_alive(force=True):
+                    raise Gone()
+                time.sleep(0.2)
+
+    @contextlib.contextmanager
+    def _waiting(self, name: str):
+        """Marks the main thread as inside client call ``name`` (for :meth:`_watch_calls`)."""
+        self.calling = (name, time.monotonic())
+        try:
+            yield
+        finally:
+            self.calling = None
+
+    def _watch_calls(self) -> None:
+        """Name on stderr a client call that has not returned after WAITING_SECONDS, and when it does, so that a
+        test waiting for this member can say where it is (librdkafka 2.16 can wait past a call's timeout)."""
+        reported = None
+        while not self.watched.wait(1.0):
+            calling = self.calling
+            if reported is not None and calling is not reported:
+                print(f"{RETURNED} {reported[0]} after {time.monotonic() - reported[1]:.0f} s", file=sys.stderr,
+                      flush=True)
+                reported = None
+            if calling is not None and reported is None and time.monotonic() - calling[1] > WAITING_SECONDS:
+                print(f"{WAITING} {calling[0]} for {WAITING_SECONDS:g} s", file=sys.stderr, flush=True)
+                reported = calling
 
     # -- the group -------------------------------------------------------------------------
 

@@ -1,6 +1,13 @@
 """The copier's arguments and its verdict on synthetic member logs, without Docker (issue 18)."""
 
+import io
+import os
+import sys
+import tempfile
+import threading
+import time
 import unittest
+from unittest import mock
 
 from KafkaPersistenceLibrary import KafkaPersistenceError, KafkaPersistenceLibrary
 from KafkaPersistenceLibrary.consumers.events import (
@@ -16,7 +23,8 @@ from KafkaPersistenceLibrary.consumers.events import (
 from KafkaPersistenceLibrary.durability.history import SendHistory
 from KafkaPersistenceLibrary.durability.payload import make_payload
 from KafkaPersistenceLibrary.keywords.copier import copy_ends
-from KafkaPersistenceLibrary.transactions.copier import CopyMode, KillMoment, parse_mode, parse_moment
+from KafkaPersistenceLibrary.transactions import copier_member
+from KafkaPersistenceLibrary.transactions.copier import CopyMode, KillMoment, _waiting_in, parse_mode, parse_moment
 from KafkaPersistenceLibrary.transactions.copy_report import timeline_png, verdict_html
 from KafkaPersistenceLibrary.transactions.copy_verdict import batches, judge
 from KafkaPersistenceLibrary.transactions.log import TransactionLog
@@ -202,6 +210,34 @@ class CopyVerdictTest(unittest.TestCase):
         verdict = judge(h, "a", "b", [copy(s, "1.2.1") for s in range(3)], events, transactional=True)
         self.assertTrue(timeline_png(h, verdict, events).startswith(b"\x89PNG"))
         self.assertIn("transactions aborted", verdict_html(verdict))
+
+
+class WaitingCallTest(unittest.TestCase):
+    """A member stuck in a client call says so on stderr, and the copier's messages repeat it until it returns."""
+
+    def test_a_call_past_its_time_is_named_until_it_returns(self):
+        member = copier_member.CopierMember.__new__(copier_member.CopierMember)
+        member.calling, member.watched = None, threading.Event()
+        self.addCleanup(member.watched.set)  # ends the watching thread
+        stderr = io.StringIO()
+        with mock.patch.object(copier_member, "WAITING_SECONDS", 0.5), mock.patch.object(sys, "stderr", stderr):
+            threading.Thread(target=member._watch_calls, daemon=True).start()
+            with member._waiting("send_offsets_to_transaction"):
+                time.sleep(2.2)
+            waiting = stderr.getvalue()
+            time.sleep(1.5)
+        lines = stderr.getvalue().splitlines()
+        self.assertEqual(waiting.splitlines(), ["copier member still waiting in send_offsets_to_transaction for 0.5 s"])
+        self.assertRegex(lines[-1], r"^copier member returned from send_offsets_to_transaction after \d+ s$")
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "member-1-1.stderr")
+            with open(path, "w") as f:
+                f.write("%7|librdkafka debug line\n" + waiting)
+            self.assertEqual(_waiting_in(path), "still waiting in send_offsets_to_transaction for 0.5 s")
+            with open(path, "a") as f:
+                f.write(lines[-1] + "\n")
+            self.assertEqual(_waiting_in(path), "")
+            self.assertEqual(_waiting_in(os.path.join(directory, "absent.stderr")), "")
 
 
 if __name__ == "__main__":

@@ -100,8 +100,15 @@ class Cluster:
         return [n.node_id for n in self.brokers if n.expected is NodeState.RUNNING and not n.cut]
 
     def partition_states(self, topic: str, timeout: float) -> "list[PartitionState] | None":
-        """Who leads each partition of ``topic``, as a broker that is not cut off sees it."""
-        return partition_states(self.connection, topic, timeout, ask=self.trusted_broker_ids())
+        """Who leads each partition of ``topic``, as a broker that is not cut off sees it; with none to ask, the
+        failure says so (the client's own words name only the addresses it could not reach)."""
+        try:
+            return partition_states(self.connection, topic, timeout, ask=self.trusted_broker_ids())
+        except KafkaPersistenceError as error:
+            if self.trusted_broker_ids():
+                raise
+            raise KafkaPersistenceError(f"{str(error).rstrip('.')}; no broker runs (nodes down: {self.down_nodes()}): "
+                                        f"start or resume them first ('Start Broker', 'Resume Broker').") from None
 
     def wait_for_serving_leaders(self, topic: str, deadline: float, timeout: float) -> list[PartitionState]:
         """Wait until every partition of ``topic`` has a leader on a node the library keeps running.
@@ -114,7 +121,8 @@ class Cluster:
         last_error = ""
         while True:
             try:
-                states = self.partition_states(topic, min(10.0, max(0.5, deadline - time.monotonic())))
+                states = partition_states(self.connection, topic, min(10.0, max(0.5, deadline - time.monotonic())),
+                                          ask=self.trusted_broker_ids())  # its failure names the nodes down itself
             except KafkaPersistenceError as error:  # no broker answered this time; the deadline bounds it
                 states, last_error = [], str(error)
             else:

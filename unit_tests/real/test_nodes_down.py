@@ -97,3 +97,25 @@ class NodesDownTest(ClusterTestCase):
         self.library.consume_should_equal(topic, "one", "two", timeout="30s")
         self.assertEqual([r.value for r in self.library.read_messages(topic, timeout="30s")], ["one", "two"])
         self.assertIn(self.library.get_partition_state(topic).leader, (-1, *self.library.ctx.cluster.trusted_broker_ids()))
+
+    def test_transactions_and_the_copier_with_every_broker_stopped(self):
+        """The keyword probe's finds (tools/keyword_probe.py), with every broker down: a transactional Produce
+        Records died with AttributeError; Start Copier named only the addresses librdkafka could not reach; Stop
+        Copier waited in librdkafka's committed() far past its timeout (> 90 s for timeout=15s). Now each answers in
+        one line, or returns, within its bound."""
+        source, target = self.topic(), self.topic()
+        self.library.produce_records(source, 100)
+        self.library.start_copier(source, target, f"copier-{source}")
+        self.library.stop_broker("all", mode="kill")
+        with self.assertRaisesRegex(KafkaPersistenceError, rf"^Cannot produce to '{source}-tx': no connection to "):
+            self.library.produce_records(f"{source}-tx", 10, transactional=True, timeout="5s")
+        with self.assertRaisesRegex(KafkaPersistenceError, r"; no broker runs \(nodes down: node 1 \(stopped\), node 2 "
+                                                           r"\(stopped\), node 3 \(stopped\)\): start or resume them"):
+            self.library.start_copier(source, target, f"second-{source}")
+        started = time.monotonic()
+        stopped = self.library.stop_copier(timeout="5s")
+        self.assertFalse(stopped.caught_up)
+        self.assertLess(time.monotonic() - started, 60, "5 s of waiting, then at most 30 s of graceful stop and a kill")
+        with self.assertRaisesRegex(KafkaPersistenceError, rf"^No broker said who leads the partitions of '{target}' "
+                                                           rf"within 5 s \(nodes down: node 1 \(stopped\), node 2"):
+            self.library.verify_copied_exactly_once(source, target, timeout="5s", timeline="off")

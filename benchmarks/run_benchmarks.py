@@ -292,9 +292,9 @@ def transactional(lib: KafkaPersistenceLibrary, bootstrap: str, plan: Plan, tool
                 "records_per_transaction": round(result["records_per_second"] * duration_ms / 1000)}
 
     duration_ms, calibration = duration_for(plain["records_per_second"]), []
+    calibration_records = min(plan.records, max(TRANSACTION_RECORDS * 20, plan.records // 10))
     for _ in range(CALIBRATIONS):
-        calibration.append(java_transactional(java_topic, max(TRANSACTION_RECORDS * 20, plan.records // 10),
-                                              duration_ms))
+        calibration.append(java_transactional(java_topic, calibration_records, duration_ms))
         came_out = max(1, calibration[-1]["records_per_transaction"])
         if abs(came_out - TRANSACTION_RECORDS) <= TRANSACTION_RECORDS * 0.2:
             break

@@ -150,6 +150,33 @@ class Transactions(BrokerTestCase):
         counts = failed.exception.counts
         self.assertEqual((counts["torn"], counts["lost_committed"], counts["in_doubt_invisible"]), (1, 10, 1))
 
+    def test_a_commit_cut_off_by_a_paused_broker_ends_in_doubt_and_is_reported(self):
+        """A real in-doubt transaction: the broker is paused longer than a commit may take (20 s, retries
+        included), so the commit in flight gets no answer; after the resume the coordinator finishes or aborts
+        it. The verdict reports it (visible whole or not at all) and passes."""
+        topic = self.topic(partitions=1)
+        self.library.start_background_producer(topic, rate=200, transactional=True, per_transaction=5)
+        log = self.library.ctx.runs[topic].history.transactions
+        self._wait_for(lambda: log.counts()["committed"] >= 3, 60, "3 transactions committed")
+        self.addCleanup(self.leave_every_node_running)
+        self.library.pause_broker()
+        self._wait_for(lambda: log.counts()["in doubt"] >= 1, 60, "a commit ended in doubt while paused")
+        self.library.resume_broker()
+        committed = log.counts()["committed"]
+        self._wait_for(lambda: log.counts()["committed"] > committed, 90, "a commit after the resume")
+        self.library.stop_background_producer(topic)
+
+        verdict = self.library.verify_no_acknowledged_records_lost(topic, timeline="off")
+        self.assertGreaterEqual(verdict.in_doubt, 1)
+        self.assertEqual(verdict.in_doubt_visible + verdict.in_doubt_invisible, verdict.in_doubt)
+        self.assertEqual((verdict.torn, verdict.lost_committed, verdict.aborted_reads), (0, 0, 0))
+
+    def _wait_for(self, condition, seconds: float, what: str) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            self.assertLess(time.monotonic(), deadline, f"not within {seconds:g} s: {what}")
+            time.sleep(0.05)
+
     def _delete_records(self, topic: str, before_offset: int) -> None:
         """Kafka's DeleteRecords (admin API): the partition's log start moves to ``before_offset``."""
         admin = AdminClient(self.library.ctx.cluster.connection.librdkafka({"log_level": 0}))

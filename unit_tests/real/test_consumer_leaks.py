@@ -82,20 +82,25 @@ class KilledRunTest(BrokerTestCase):
             self.assertTrue(any(str(pid) in line for pid in still_there for line in swept), swept)
 
 
+def assert_ctrl_c_leaves_nothing(test: unittest.TestCase, suite: str, members_of, directories_of) -> None:
+    """Runs ``suite`` (it prints GO once 2 members run), presses Ctrl-C, and asserts no member or directory is left."""
+    with tempfile.TemporaryDirectory(prefix="kpl-interrupted-") as out:
+        process = subprocess.Popen([str(BIN / "robot"), "--console", "quiet", "--outputdir", out,
+                                    str(ROBOT_DIR / suite)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=out)
+        test.addCleanup(process.stdout.close)
+        test.addCleanup(process.kill)
+        test.assertEqual(process.stdout.readline().strip(), "GO")
+        test.assertEqual(len(members_of(process.pid)), 2)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
+    test.assertEqual(members_of(process.pid), [])
+    test.assertEqual(directories_of(process.pid), [])
+
+
 class InterruptedRobotTest(unittest.TestCase):
     def test_ctrl_c_while_members_consume_leaves_no_member(self):
-        with tempfile.TemporaryDirectory(prefix="kpl-interrupted-") as out:
-            process = subprocess.Popen([str(BIN / "robot"), "--console", "quiet", "--outputdir", out,
-                                        str(ROBOT_DIR / "consumers_interrupted.robot")],
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=out)
-            self.addCleanup(process.stdout.close)
-            self.addCleanup(process.kill)
-            self.assertEqual(process.stdout.readline().strip(), "GO")
-            self.assertEqual(len(members_of(process.pid)), 2)
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=120)
-        self.assertEqual(members_of(process.pid), [])
-        self.assertEqual(directories_of(process.pid), [])
+        assert_ctrl_c_leaves_nothing(self, "consumers_interrupted.robot", members_of, directories_of)
 
 
 if __name__ == "__main__":

@@ -2,19 +2,13 @@
 with SIGKILL: ``test_copier.CopierFaultsTest``, on that class's cluster.)"""
 
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import unittest
-from pathlib import Path
 
 from KafkaPersistenceLibrary.consumers.group import _member_processes
 from KafkaPersistenceLibrary.transactions import copier_member
 from KafkaPersistenceLibrary.transactions.copier import DIRECTORY_PREFIX
-
-ROBOT_DIR = Path(__file__).with_name("robot")
-BIN = Path(sys.executable).parent
+from unit_tests.real.test_consumer_leaks import assert_ctrl_c_leaves_nothing
 
 
 def members_of(owner: int) -> list[int]:
@@ -27,18 +21,7 @@ def directories_of(owner: int) -> list[str]:
 
 class InterruptedRobotTest(unittest.TestCase):
     def test_ctrl_c_while_a_copier_copies_leaves_no_member(self):
-        with tempfile.TemporaryDirectory(prefix="kpl-interrupted-") as out:
-            process = subprocess.Popen([str(BIN / "robot"), "--console", "quiet", "--outputdir", out,
-                                        str(ROBOT_DIR / "copier_interrupted.robot")],
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=out)
-            self.addCleanup(process.stdout.close)
-            self.addCleanup(process.kill)
-            self.assertEqual(process.stdout.readline().strip(), "GO")
-            self.assertEqual(len(members_of(process.pid)), 2)
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=120)
-        self.assertEqual(members_of(process.pid), [])
-        self.assertEqual(directories_of(process.pid), [])
+        assert_ctrl_c_leaves_nothing(self, "copier_interrupted.robot", members_of, directories_of)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from unit_tests.real.broker_case import BrokerTestCase
 
 class Transactions(BrokerTestCase):
     """One broker with power_loss=True, shared: read_topic's isolation levels, aborted reads caught (case 4),
-    lost committed and torn transactions caught (records deleted for real), in-doubt transactions reported,
+    lost committed and torn transactions caught (records deleted for real), in-doubt transactions reported
+    (one made for real by pausing the broker during a commit),
     a power cut during committed transactions (case 5). Case 1 (leader and coordinator kills on three
     brokers) is in robot_tests/transactions.robot."""
 

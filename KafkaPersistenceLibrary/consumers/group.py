@@ -338,8 +338,12 @@ class ConsumerCommittedWatcher(CommittedOffsetWatcher):
                 "socket.timeout.ms": int(REQUEST_TIMEOUT_SECONDS * 1000), "reconnect.backoff.max.ms": 1000}))
         return self._consumer
 
+    _stuck: "threading.Event | None" = None  # set once the question last given up returns
+
     def _ask(self) -> CommittedSample:
         with self._lock:  # one question at a time: the sampling thread and sample_now share the consumer
+            if self._stuck is not None and not self._stuck.is_set():  # one stuck client at most, not one per sample
+                raise TimeoutError("a committed-offsets question given up earlier has not returned yet")
             consumer = self._client()
             partitions = self._topic_partitions(consumer)
             t = time.monotonic()  # when the question left (see CommittedOffsetWatcher._ask)
@@ -373,7 +377,7 @@ class ConsumerCommittedWatcher(CommittedOffsetWatcher):
         threading.Thread(target=ask, name=f"committed-{self.group}", daemon=True).start()
         if not returned.wait(seconds + STUCK_MARGIN_SECONDS):
             given_up.set()
-            self._consumer = None  # not closed: close() would wait for the stuck call
+            self._consumer, self._stuck = None, returned  # not closed: close() would wait for the stuck call
             raise TimeoutError(f"the committed offsets did not come back within {seconds + STUCK_MARGIN_SECONDS:g} s "
                                f"(librdkafka's committed() did not return)")
         if "error" in answer:

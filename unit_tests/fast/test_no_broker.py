@@ -59,6 +59,9 @@ class NoBrokerTest(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 2.0)
         self.assertIn("did not come back within 1.3 s", watcher.errors[-1].reason)
         self.assertIsNone(watcher._consumer, "the stuck consumer is given up; the next sample asks with a new one")
+        self.assertIsNone(watcher.sample_now())  # while it is stuck, at once and without a second stuck client
+        self.assertIn("has not returned yet", watcher.errors[-1].reason)
+        self.assertIsNone(watcher._consumer)
         released.set()
         self.assertTrue(closed.wait(5), "the given-up consumer is closed once its call returns")
 

@@ -12,8 +12,8 @@ import unittest
 from unittest import mock
 
 from KafkaPersistenceLibrary.clients.connection import Connection
-from KafkaPersistenceLibrary.consumers import group
 from KafkaPersistenceLibrary.clients.recording import ProducerError
+from KafkaPersistenceLibrary.consumers import group
 from KafkaPersistenceLibrary.durability import SendHistory
 from KafkaPersistenceLibrary.transactions.log import TransactionLog
 from KafkaPersistenceLibrary.transactions.producer import TransactionalProducer

@@ -7,7 +7,7 @@ import confluent_kafka
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import InvalidReplicationFactorError, KafkaError, TopicAlreadyExistsError
 from kafka.protocol.metadata import CoordinatorType
 
 from ..errors import KafkaPersistenceError
@@ -17,6 +17,7 @@ from .kafka_python_fix import metadata_from
 from .quiet import quiet_kafka_client_logs
 
 RETRY_PAUSE_SECONDS = 0.1
+FENCED_PAUSE_SECONDS = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,10 +71,19 @@ def create_topic(connection: Connection, name: str, partitions: int, replication
         raise KafkaPersistenceError(f"Invalid partitions {partitions}: a topic needs at least 1.")
     new_topic = NewTopic(name, partitions, replication_factor, topic_configs={k: str(v) for k, v in config.items()})
     attempts = []
+    deadline = time.monotonic() + timeout
 
     def create(admin):
         attempts.append(1)
-        admin.create_topics([new_topic], timeout_ms=int(timeout * 1000))
+        while True:
+            try:
+                return admin.create_topics([new_topic], timeout_ms=int(max(0.5, deadline - time.monotonic()) * 1000))
+            except InvalidReplicationFactorError as error:
+                # KRaft's answer while the controller has fenced every broker for a moment (seen in CI after a
+                # clock jump on one node): they register again within seconds, so ask again until the timeout.
+                if "fenced" not in broker_reason(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(FENCED_PAUSE_SECONDS)
 
     try:
         with_admin(connection, timeout, create)
